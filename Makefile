@@ -1,0 +1,48 @@
+# liftwatch: `make demo` runs the whole thing on embedded defaults; `make test` runs the tests.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: help venv demo test test-slow test-all lint format bench docs clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)  ## create .venv and install liftwatch with its test extras
+
+demo: $(STAMP)  ## embedded database + broker, seed cases and a simulated city, scored and served
+	$(BIN)/liftwatch demo
+
+test: $(STAMP)  ## the test suite (slow suites excluded; see test-slow)
+	$(BIN)/python -m pytest -m 'not slow' $(PYTEST_ARGS)
+
+test-slow: $(STAMP)  ## the slow suites only
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+test-all: $(STAMP)  ## every suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff (format check + lint) and mypy
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+format: $(STAMP)  ## apply ruff's formatting and safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)  ## the benchmarks in benchmarks/ (minutes; prints figures and ratios)
+	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+docs: $(STAMP)  ## regenerate the published contract in docs/contract/
+	$(BIN)/liftwatch contract write docs/contract
+
+clean:  ## remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

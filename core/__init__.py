@@ -1,0 +1,1 @@
+"""Shared foundations of liftwatch: settings, database, migrations and the data contracts."""

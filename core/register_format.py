@@ -1,0 +1,168 @@
+"""The fleet register file: one row per elevator unit, as a housing bureau keeps it in a spreadsheet.
+
+Headers may be English or Chinese (both are listed below and in docs/register.md). Building,
+community, street office and district facts repeat on every row of a unit in them; they must agree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from core.contracts import is_identifier
+
+
+class CellError(ValueError):
+    """A cell that cannot be read; the message says what was expected."""
+
+
+def _text(value: Any) -> str:
+    return str(value).strip()
+
+
+def _identifier(value: Any) -> str:
+    text = _text(value)
+    if not is_identifier(text):
+        raise CellError(
+            "expected an identifier of letters, digits and . _ : - (at most 64, no spaces or '/')"
+        )
+    return text
+
+
+def _int(lo: int, hi: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        try:
+            number = Decimal(str(value).strip().replace(",", ""))
+        except InvalidOperation:
+            raise CellError(f"expected a whole number between {lo} and {hi}") from None
+        if number != number.to_integral_value() or not lo <= number <= hi:
+            raise CellError(f"expected a whole number between {lo} and {hi}")
+        return int(number)
+
+    return parse
+
+
+def _decimal(lo: float, hi: float) -> Callable[[Any], Decimal]:
+    def parse(value: Any) -> Decimal:
+        text = str(value).strip().replace(",", "").removeprefix("¥")
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise CellError(f"expected a number between {lo} and {hi}") from None
+        if not lo <= number <= hi:
+            raise CellError(f"expected a number between {lo} and {hi}")
+        return number
+
+    return parse
+
+
+def _share(value: Any) -> Decimal:
+    """A share as 0.35, 35% or 35 (read as percent when above 1)."""
+    text = str(value).strip()
+    percent = text.endswith("%")
+    try:
+        number = Decimal(text.rstrip("%").strip())
+    except InvalidOperation:
+        raise CellError("expected a share such as 0.35 or 35%") from None
+    if percent or number > 1:
+        number = number / 100
+    if not 0 <= number <= 1:
+        raise CellError("expected a share between 0 and 1 (or 0% and 100%)")
+    return number.quantize(Decimal("0.001"))
+
+
+_DATE_RE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+
+
+def _date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    match = _DATE_RE.match(_text(value))
+    if not match:
+        raise CellError("expected a date such as 2006-05-01 (or 2006/5/1, 2006年5月1日)")
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError as exc:
+        raise CellError(f"not a real date: {exc}") from None
+
+
+def _choice(options: dict[str, str]) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        key = _text(value).lower()
+        if key not in options:
+            shown = sorted({k for k in options if k.isascii()} | {k for k in options if not k.isascii()})
+            raise CellError(f"expected one of {', '.join(shown)}")
+        return options[key]
+
+    return parse
+
+
+FUND_STATUS = {
+    "funded": "funded", "充足": "funded", "已缴": "funded",
+    "insufficient": "insufficient", "不足": "insufficient",
+    "none": "none", "无": "none", "未缴": "none", "用尽": "none",
+}
+DRIVE_TYPE = {
+    "traction": "traction", "曳引": "traction", "曳引式": "traction",
+    "hydraulic": "hydraulic", "液压": "hydraulic", "液压式": "hydraulic",
+    "other": "other", "其他": "other",
+}
+SERVICE_STATUS = {
+    "in_service": "in_service", "在用": "in_service",
+    "stopped": "stopped", "停用": "stopped",
+    "under_renewal": "under_renewal", "改造中": "under_renewal", "更新改造中": "under_renewal",
+    "retired": "retired", "报废": "retired",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One register column: its key, English and Chinese headers, whether required, its parser."""
+
+    key: str
+    zh: str
+    required: bool
+    parse: Callable[[Any], Any]
+    help: str
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("district_id", "区编码", True, _identifier, "district code, e.g. 110108"),
+    Column("district", "区", True, _text, "district name, e.g. 海淀区"),
+    Column("street_office_id", "街道编码", True, _identifier, "street office code"),
+    Column("street_office", "街道", True, _text, "street office name"),
+    Column("community_id", "小区编码", True, _identifier, "community (compound) code"),
+    Column("community", "小区", True, _text, "community name"),
+    Column("building_id", "楼栋编码", True, _identifier, "building code, unique in the district"),
+    Column("building", "楼栋", True, _text, "building name, e.g. 2号楼"),
+    Column("floors", "层数", True, _int(1, 200), "floors above ground"),
+    Column("households", "户数", True, _int(0, 100000), "households in the building"),
+    Column("residents", "居民人数", False, _int(0, 1000000), "residents in the building"),
+    Column("elderly_share", "60岁以上占比", False, _share, "share of residents aged 60+"),
+    Column("year_built", "建成年份", False, _int(1900, 2100), "year the building was built"),
+    Column("property_unit", "产权单位", False, _text, "property-rights unit"),
+    Column("fund_status", "维修资金状态", False, _choice(FUND_STATUS), "funded / insufficient / none"),
+    Column("fund_balance", "维修资金余额", False, _decimal(0, 1e12), "maintenance fund balance, yuan"),
+    Column("unit_id", "电梯编号", True, _identifier, "unit id used in MQTT topics"),
+    Column("registration_code", "注册代码", True, _identifier, "registration code (使用登记)"),
+    Column("manufacturer", "制造单位", True, _text, "manufacturer"),
+    Column("model", "型号", False, _text, "model"),
+    Column("installed_on", "安装日期", True, _date, "installation date"),
+    Column("renewed_on", "最近大修改造日期", False, _date, "last major renewal, if any"),
+    Column("rated_load_kg", "额定载重量", False, _int(50, 20000), "rated load, kg"),
+    Column("rated_speed_mps", "额定速度", False, _decimal(0.05, 20), "rated speed, m/s"),
+    Column("stops", "层站数", False, _int(1, 200), "number of stops"),
+    Column("drive_type", "驱动方式", False, _choice(DRIVE_TYPE), "traction / hydraulic / other"),
+    Column("contractor_id", "维保单位编码", True, _identifier, "maintaining contractor code"),
+    Column("contractor", "维保单位", True, _text, "maintaining contractor name"),
+    Column("contractor_since", "维保起始日期", False, _date, "when this contractor took over"),
+    Column("service_status", "使用状态", False, _choice(SERVICE_STATUS), "in_service / stopped / under_renewal / retired"),
+)
+
+BY_HEADER: dict[str, Column] = {c.key: c for c in COLUMNS} | {c.zh: c for c in COLUMNS}

@@ -1,0 +1,122 @@
+"""Private servers for tests that stop or restart them: never the shared ones."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    """Block until something accepts connections on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+@dataclass
+class Mosquitto:
+    """A Mosquitto broker owned by one test, on a free port, optionally persistent."""
+
+    workdir: Path
+    extra_conf: str = ""
+    persistence: bool = False
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> Mosquitto:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        conf = self.workdir / "mosquitto.conf"
+        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true"]
+        if self.persistence:
+            lines += ["persistence true", f"persistence_location {self.workdir}/", "autosave_interval 1"]
+        conf.write_text("\n".join(lines) + "\n" + self.extra_conf + "\n")
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.proc = subprocess.Popen(
+            [binary, "-c", str(conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=(self.workdir / "mosquitto.log").open("ab"),
+        )
+        wait_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@dataclass
+class PrivatePostgres:
+    """A PostgreSQL cluster made with initdb in a temp dir, listening on a free loopback port."""
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+
+    @staticmethod
+    def bindir() -> Path:
+        for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+            if (candidate / "initdb").exists():
+                return candidate
+        raise FileNotFoundError("no initdb under /usr/lib/postgresql/*/bin")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        subprocess.run(
+            args, check=True, capture_output=True, user="postgres" if _is_root() else None
+        )
+
+    def start(self) -> PrivatePostgres:
+        data = self.workdir / "pgdata"
+        if not (data / "PG_VERSION").exists():
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            if _is_root():
+                shutil.chown(self.workdir, "postgres", "postgres")
+            self._run(str(self.bindir() / "initdb"), "-D", str(data), "-U", "postgres",
+                      "--auth=trust", "-E", "UTF8")
+        self._run(
+            str(self.bindir() / "pg_ctl"), "-D", str(data), "-w", "-l", str(self.workdir / "pg.log"),
+            "-o", f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1", "start",
+        )
+        return self
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(str(self.bindir() / "pg_ctl"), "-D", str(self.workdir / "pgdata"), "-w",
+                  "-m", mode, "stop")
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def _is_root() -> bool:
+    import os
+
+    return os.geteuid() == 0
