@@ -95,3 +95,11 @@ CREATE TABLE unit_change (
     source      text NOT NULL
 );
 CREATE INDEX unit_change_unit_idx ON unit_change (unit_id, changed_at);
+
+-- Where each unit sits and who maintains it: the one join every scoped query filters on.
+CREATE VIEW unit_place AS
+SELECT u.unit_id, u.building_id, b.community_id, c.street_office_id, s.district_id, u.contractor_id
+FROM unit u
+JOIN building b USING (building_id)
+JOIN community c USING (community_id)
+JOIN street_office s USING (street_office_id);
