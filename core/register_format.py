@@ -96,7 +96,9 @@ def _choice(options: dict[str, str]) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         key = _text(value).lower()
         if key not in options:
-            shown = sorted({k for k in options if k.isascii()} | {k for k in options if not k.isascii()})
+            shown = sorted(
+                {k for k in options if k.isascii()} | {k for k in options if not k.isascii()}
+            )
             raise CellError(f"expected one of {', '.join(shown)}")
         return options[key]
 
@@ -104,20 +106,36 @@ def _choice(options: dict[str, str]) -> Callable[[Any], str]:
 
 
 FUND_STATUS = {
-    "funded": "funded", "充足": "funded", "已缴": "funded",
-    "insufficient": "insufficient", "不足": "insufficient",
-    "none": "none", "无": "none", "未缴": "none", "用尽": "none",
+    "funded": "funded",
+    "充足": "funded",
+    "已缴": "funded",
+    "insufficient": "insufficient",
+    "不足": "insufficient",
+    "none": "none",
+    "无": "none",
+    "未缴": "none",
+    "用尽": "none",
 }
 DRIVE_TYPE = {
-    "traction": "traction", "曳引": "traction", "曳引式": "traction",
-    "hydraulic": "hydraulic", "液压": "hydraulic", "液压式": "hydraulic",
-    "other": "other", "其他": "other",
+    "traction": "traction",
+    "曳引": "traction",
+    "曳引式": "traction",
+    "hydraulic": "hydraulic",
+    "液压": "hydraulic",
+    "液压式": "hydraulic",
+    "other": "other",
+    "其他": "other",
 }
 SERVICE_STATUS = {
-    "in_service": "in_service", "在用": "in_service",
-    "stopped": "stopped", "停用": "stopped",
-    "under_renewal": "under_renewal", "改造中": "under_renewal", "更新改造中": "under_renewal",
-    "retired": "retired", "报废": "retired",
+    "in_service": "in_service",
+    "在用": "in_service",
+    "stopped": "stopped",
+    "停用": "stopped",
+    "under_renewal": "under_renewal",
+    "改造中": "under_renewal",
+    "更新改造中": "under_renewal",
+    "retired": "retired",
+    "报废": "retired",
 }
 
 
@@ -147,8 +165,12 @@ COLUMNS: tuple[Column, ...] = (
     Column("elderly_share", "60岁以上占比", False, _share, "share of residents aged 60+"),
     Column("year_built", "建成年份", False, _int(1900, 2100), "year the building was built"),
     Column("property_unit", "产权单位", False, _text, "property-rights unit"),
-    Column("fund_status", "维修资金状态", False, _choice(FUND_STATUS), "funded / insufficient / none"),
-    Column("fund_balance", "维修资金余额", False, _decimal(0, 1e12), "maintenance fund balance, yuan"),
+    Column(
+        "fund_status", "维修资金状态", False, _choice(FUND_STATUS), "funded / insufficient / none"
+    ),
+    Column(
+        "fund_balance", "维修资金余额", False, _decimal(0, 1e12), "maintenance fund balance, yuan"
+    ),
     Column("unit_id", "电梯编号", True, _identifier, "unit id used in MQTT topics"),
     Column("registration_code", "注册代码", True, _identifier, "registration code (使用登记)"),
     Column("manufacturer", "制造单位", True, _text, "manufacturer"),
@@ -162,7 +184,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("contractor_id", "维保单位编码", True, _identifier, "maintaining contractor code"),
     Column("contractor", "维保单位", True, _text, "maintaining contractor name"),
     Column("contractor_since", "维保起始日期", False, _date, "when this contractor took over"),
-    Column("service_status", "使用状态", False, _choice(SERVICE_STATUS), "in_service / stopped / under_renewal / retired"),
+    Column(
+        "service_status",
+        "使用状态",
+        False,
+        _choice(SERVICE_STATUS),
+        "in_service / stopped / under_renewal / retired",
+    ),
 )
 
 BY_HEADER: dict[str, Column] = {c.key: c for c in COLUMNS} | {c.zh: c for c in COLUMNS}
