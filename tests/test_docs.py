@@ -49,3 +49,11 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: liftwatch " + " ".join(command))
+
+
+def test_register_columns_are_documented() -> None:
+    from core.register_format import COLUMNS
+
+    doc = (ROOT / "docs" / "register.md").read_text(encoding="utf-8")
+    for column in COLUMNS:
+        assert f"| `{column.key}` | {column.zh} |" in doc, column.key
