@@ -44,6 +44,83 @@ class Settings(BaseSettings):
         description="MQTT broker as mqtt://host:port; empty uses a local Mosquitto or an embedded broker.",
     )
 
+    # ingest: the MQTT consumer and the other doors to the event pipeline
+    ingest_client_id: str = Field(
+        default="liftwatch-ingest",
+        description="MQTT client id of the ingest worker; fixed so the broker keeps its session.",
+    )
+    ingest_protocol: Literal["5", "3.1.1"] = Field(
+        default="5", description="MQTT protocol version the ingest worker speaks."
+    )
+    ingest_topic: str = Field(
+        default="liftwatch/v1/#", description="Topic filter the ingest worker subscribes to."
+    )
+    ingest_shared_group: str | None = Field(
+        default=None,
+        description="Shared-subscription group; set it on every worker to split one stream "
+        "($share/{group}/{topic}).",
+    )
+    ingest_session_expiry: int = Field(
+        default=7 * 24 * 3600,
+        ge=0,
+        description="Seconds the broker keeps the worker's session and queued messages while it is away.",
+    )
+    ingest_keepalive: int = Field(default=30, ge=5, description="MQTT keep-alive, in seconds.")
+    ingest_receive_maximum: int = Field(
+        default=10000,
+        ge=1,
+        le=65535,
+        description="MQTT 5 Receive Maximum: unacknowledged messages the broker may have in flight "
+        "to the worker; keep it at or above the batch size.",
+    )
+    ingest_batch_size: int = Field(
+        default=5000, ge=1, description="Messages written per transaction at most."
+    )
+    ingest_batch_max_wait: float = Field(
+        default=0.2, gt=0, description="Seconds a batch waits to fill before it is written anyway."
+    )
+    ingest_queue_size: int = Field(
+        default=20000,
+        ge=1,
+        description="Decoded messages waiting for the writer; when full, reading from the broker pauses.",
+    )
+    ingest_max_payload_bytes: int = Field(
+        default=65536, ge=64, description="Larger payloads are dead-lettered as oversized unread."
+    )
+    ingest_future_skew: float = Field(
+        default=300.0,
+        ge=0,
+        description="Seconds an event's occurred_at may lie in the future (clock skew) before it "
+        "is dead-lettered as future_timestamp.",
+    )
+    ingest_register_refresh: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds the worker trusts its in-memory copy of who maintains which unit.",
+    )
+    ingest_reconnect_max_delay: int = Field(
+        default=30, ge=1, description="Longest wait, in seconds, between reconnection attempts."
+    )
+    ingest_metrics_port: int = Field(
+        default=9464,
+        ge=0,
+        le=65535,
+        description="Port of the worker's Prometheus /metrics endpoint; 0 turns it off.",
+    )
+
+    # api: the HTTP service (liftwatch api)
+    api_host: str = Field(default="127.0.0.1", description="Address `liftwatch api` listens on.")
+    api_port: int = Field(default=8000, ge=1, le=65535, description="Port `liftwatch api` listens on.")
+    api_ingest_rate: float = Field(
+        default=500.0, gt=0, description="Events per second each token may push to POST /v1/events."
+    )
+    api_ingest_burst: int = Field(
+        default=5000, ge=1, description="Events a token may push at once before the rate applies."
+    )
+    api_max_body_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024, description="Largest request body (events, register files)."
+    )
+
     # operations
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of every liftwatch process."

@@ -1,0 +1,129 @@
+"""The one path every door uses: decode → authorize → COPY → dead letters, in one transaction.
+
+``ingest_messages`` is the public entry point (HTTP door, CSV files, replays, bulk loads of
+simulated history); the MQTT worker calls ``write_batch`` with messages it decoded as they arrived.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID
+
+import psycopg
+
+from core.errors import Problem
+from core.settings import Settings, get_settings
+from ingest.authorize import RegisterCache
+from ingest.decode import Decoded, Limits, Message, decode
+from ingest.store import store_dead_letters, store_rows
+
+Source = Literal["mqtt", "http", "file"]
+Outcome = Literal["stored", "duplicate", "rejected"]
+
+__all__ = ["IngestResult", "ItemOutcome", "Message", "Source", "ingest_messages", "limits_from"]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    """What became of one message, in input order."""
+
+    index: int
+    outcome: Outcome
+    event_id: UUID | None
+    kind: str | None
+    reason: str | None = None
+    detail: str | None = None
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass
+class IngestResult:
+    """Per-item outcomes and the totals of one call."""
+
+    items: list[ItemOutcome] = field(default_factory=list)
+    stored: int = 0
+    duplicates: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    stored_by_kind: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return self.stored + self.duplicates + sum(self.rejected.values())
+
+    def add(self, other: IngestResult) -> None:
+        """Fold another result's totals (not its items) into this one."""
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.rejected.update(other.rejected)
+        self.stored_by_kind.update(other.stored_by_kind)
+
+
+def limits_from(settings: Settings) -> Limits:
+    """The decoding limits the settings ask for."""
+    return Limits(settings.ingest_max_payload_bytes, timedelta(seconds=settings.ingest_future_skew))
+
+
+def write_batch(
+    conn: psycopg.Connection[Any],
+    items: Sequence[Decoded],
+    *,
+    source: Source,
+    register: RegisterCache,
+    dead_letters: bool = True,
+) -> IngestResult:
+    """Authorize decoded items and store them (or their dead letters) in one transaction."""
+    result = IngestResult()
+    outcomes: list[Outcome] = ["rejected"] * len(items)
+    with conn.transaction():
+        register.authorize(conn, items)
+        by_kind: dict[str, list[int]] = {}
+        for n, item in enumerate(items):
+            if item.accepted:
+                by_kind.setdefault(item.kind or "", []).append(n)
+        for kind, positions in by_kind.items():
+            new = store_rows(conn, kind, [items[n] for n in positions])
+            for n in positions:
+                key = (items[n].event_id, items[n].occurred_at)
+                if key in new:
+                    new.discard(key)
+                    outcomes[n] = "stored"
+                    result.stored += 1
+                    result.stored_by_kind[kind] += 1
+                else:
+                    outcomes[n] = "duplicate"
+                    result.duplicates += 1
+        rejected = [item for item in items if not item.accepted]
+        if rejected and dead_letters:
+            store_dead_letters(conn, rejected, source=source)
+    for n, (item, outcome) in enumerate(zip(items, outcomes, strict=True)):
+        if outcome == "rejected":
+            result.rejected[item.reason or ""] += 1
+        result.items.append(
+            ItemOutcome(
+                n, outcome, item.event_id, item.kind, item.reason,
+                item.detail if item.reason else None, tuple(item.problems),
+            )
+        )  # fmt: skip
+    return result
+
+
+def ingest_messages(
+    conn: psycopg.Connection[Any],
+    messages: Iterable[Message],
+    *,
+    source: Source,
+    register: RegisterCache | None = None,
+    limits: Limits | None = None,
+    dead_letters: bool = True,
+) -> IngestResult:
+    """Validate, authorize and store messages (or dead-letter them) in one transaction."""
+    limits = limits or limits_from(get_settings())
+    now = datetime.now(UTC)
+    items = [decode(m, limits, now) for m in messages]
+    return write_batch(
+        conn, items, source=source, register=register or RegisterCache(), dead_letters=dead_letters
+    )

@@ -1,0 +1,140 @@
+"""The shared pipeline: every message stored once or dead-lettered with the right reason."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import psycopg
+
+from ingest.authorize import RegisterCache
+from ingest.pipeline import Message, ingest_messages
+from tests.ingest.factories import T0, add_register, later, mqtt, payload
+
+CONTRACT_END = T0 + timedelta(days=30)
+
+
+def _register(conn: psycopg.Connection[Any]) -> None:
+    add_register(conn, {"U1": [("C1", T0 - timedelta(days=365), None)],
+                        "U2": [("C1", T0 - timedelta(days=365), CONTRACT_END),
+                               ("C2", CONTRACT_END, None)]})  # fmt: skip
+
+
+def _msg(contractor: str, unit: str, kind: str, body: dict[str, Any] | bytes) -> Message:
+    topic, raw = mqtt(contractor, unit, kind, body)
+    return Message(topic, None, None, None, raw)
+
+
+def test_every_message_is_stored_once_or_dead_lettered_with_its_reason(
+    conn: psycopg.Connection[Any],
+) -> None:
+    _register(conn)
+    fault = payload("fault", at=later(10))
+    valid = [
+        _msg("C1", "U1", "fault", fault),
+        _msg("C1", "U1", "inspection", payload("inspection", at=later(5))),
+        _msg("C1", "U1", "maintenance", payload("maintenance", at=later(1))),  # out of order
+        _msg("C1", "U1", "status", payload("status", at=T0 - timedelta(days=200))),  # late
+        _msg("C1", "U2", "status", payload("status", at=CONTRACT_END - timedelta(seconds=1))),
+        _msg("C2", "U2", "status", payload("status", at=CONTRACT_END)),
+    ]
+    duplicate = _msg("C1", "U1", "fault", fault)
+    bad = {
+        "malformed_json": _msg("C1", "U1", "fault", b'{"event_id": '),
+        "schema_violation": _msg("C1", "U1", "fault", payload("fault", code="XX")),
+        "unknown_kind": Message(
+            "liftwatch/v1/C1/U1/door", None, None, None, orjson.dumps(payload("fault"))
+        ),
+        "bad_topic": Message(
+            "liftwatch/v2/C1/U1/fault", None, None, None, orjson.dumps(payload("fault"))
+        ),
+        "unknown_unit": _msg("C1", "U9", "fault", payload("fault")),
+        "not_maintainer": _msg(
+            "C2", "U2", "fault", payload("fault", at=CONTRACT_END - timedelta(days=1))
+        ),
+        "future_timestamp": _msg(
+            "C1", "U1", "fault", payload("fault", at=datetime.now(UTC) + timedelta(hours=1))
+        ),
+        "oversized": _msg("C1", "U1", "fault", payload("fault", description="x" * 70000)),
+    }
+    messages = [*valid, duplicate, *bad.values()]
+    result = ingest_messages(conn, messages, source="mqtt")
+
+    assert result.stored == len(valid)
+    assert result.duplicates == 1
+    assert dict(result.rejected) == dict.fromkeys(bad, 1)
+    assert result.total == len(messages)
+    outcomes = [i.outcome for i in result.items]
+    assert outcomes == ["stored"] * len(valid) + ["duplicate"] + ["rejected"] * len(bad)
+    assert [i.reason for i in result.items[len(valid) + 1 :]] == list(bad)
+
+    counts = conn.execute(
+        "SELECT (SELECT count(*) FROM fault_event) f, (SELECT count(*) FROM inspection_event) i, "
+        "(SELECT count(*) FROM maintenance_event) m, (SELECT count(*) FROM status_sample) s"
+    ).fetchone()
+    assert counts == {"f": 1, "i": 1, "m": 1, "s": 3}
+    letters = conn.execute(
+        "SELECT reason, topic, payload, detail FROM dead_letter ORDER BY dead_letter_id"
+    ).fetchall()
+    assert [r["reason"] for r in letters] == list(bad)
+    for row, message in zip(letters, bad.values(), strict=True):
+        assert bytes(row["payload"]) == message.raw
+        assert row["topic"] == message.topic
+        assert row["detail"]
+
+
+def test_schema_violations_name_field_expectation_and_value(conn: psycopg.Connection[Any]) -> None:
+    _register(conn)
+    body = payload("fault", passengers_trapped=-1, floor="high")
+    body.pop("event_id")
+    result = ingest_messages(conn, [_msg("C1", "U1", "fault", body)], source="http")
+    (item,) = result.items
+    assert item.reason == "schema_violation"
+    fields = {p.field: p for p in item.problems}
+    assert set(fields) == {"event_id", "passengers_trapped", "floor"}
+    assert fields["passengers_trapped"].got == "-1"
+    assert "greater than or equal to 0" in (fields["passengers_trapped"].expected or "")
+    assert "floor" in (item.detail or "")
+
+
+def test_redelivery_across_calls_is_a_counted_duplicate(conn: psycopg.Connection[Any]) -> None:
+    _register(conn)
+    messages = [_msg("C1", "U1", "status", payload("status", at=later(n))) for n in range(50)]
+    first = ingest_messages(conn, messages[:30], source="mqtt")
+    second = ingest_messages(conn, messages, source="mqtt")
+    assert (first.stored, first.duplicates) == (30, 0)
+    assert (second.stored, second.duplicates) == (20, 30)
+    assert conn.execute("SELECT count(*) AS n FROM status_sample").fetchone() == {"n": 50}
+
+
+def test_a_unit_added_after_the_cache_was_filled_is_found(conn: psycopg.Connection[Any]) -> None:
+    _register(conn)
+    cache = RegisterCache(ttl=3600)
+    ingest_messages(
+        conn, [_msg("C1", "U1", "status", payload("status"))], source="mqtt", register=cache
+    )
+    add_register(conn, {"U3": [("C1", T0 - timedelta(days=1), None)]})
+    result = ingest_messages(
+        conn, [_msg("C1", "U3", "status", payload("status"))], source="mqtt", register=cache
+    )
+    assert result.stored == 1
+
+
+def test_a_rejected_payload_keeps_its_event_id(conn: psycopg.Connection[Any]) -> None:
+    _register(conn)
+    event_id = uuid.uuid4()
+    ingest_messages(
+        conn, [_msg("C1", "U9", "fault", payload("fault", event_id=event_id))], source="mqtt"
+    )
+    row = conn.execute(
+        "SELECT event_id, unit_id, contractor_id, kind, source FROM dead_letter"
+    ).fetchone()
+    assert row == {
+        "event_id": event_id,
+        "unit_id": "U9",
+        "contractor_id": "C1",
+        "kind": "fault",
+        "source": "mqtt",
+    }
