@@ -43,6 +43,13 @@ class Settings(BaseSettings):
         default=None,
         description="MQTT broker as mqtt://host:port; empty uses a local Mosquitto or an embedded broker.",
     )
+    local_broker: Literal["auto", "mosquitto", "amqtt"] = Field(
+        default="auto",
+        description="Local broker when no URL is set: Mosquitto if installed (auto), or amqtt.",
+    )
+    local_broker_port: int = Field(
+        default=1884, ge=1, le=65535, description="Port of the local broker started when no URL is set."
+    )
 
     # ingest: the MQTT consumer and the other doors to the event pipeline
     ingest_client_id: str = Field(
