@@ -1,0 +1,306 @@
+"""Each unit's factors in words a street office can read, in Chinese and English.
+
+A factor is stored as ``{"factor", "value", "modifier", "contribution", "zh", "en"}``: what was
+measured, how much it multiplied health by, how many health points it added, and the sentence
+that says so. Factors come most important first; the flag's rule closes the list.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from scoring.health import MODIFIERS, HealthScores
+from scoring.shrinkage import ShrunkRates
+
+CST = ZoneInfo("Asia/Shanghai")
+
+
+def _day(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(CST).date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _n(value: float) -> int:
+    return round(float(value))
+
+
+def _r(value: float) -> float:
+    return round(float(value), 4)
+
+
+def _entry(
+    factor: str, value: Any, modifier: float | None, contribution: float | None, zh: str, en: str
+) -> dict[str, Any]:
+    return {
+        "factor": factor,
+        "value": value,
+        "modifier": None if modifier is None else _r(modifier),
+        "contribution": None if contribution is None else _r(contribution),
+        "zh": zh,
+        "en": en,
+    }
+
+
+def _age(
+    i: int, cols: dict[str, np.ndarray], other: dict[str, list[Any]], hs: HealthScores
+) -> dict[str, Any]:
+    years = _n(cols["age_years"][i])
+    since = _day(other["age_from"][i])
+    life = float(hs.expected_life[i])
+    if other["renewed"][i]:
+        zh, en = (
+            f"距上次大修改造已{years}年（{since}）",
+            f"{years} years since last renewal ({since})",
+        )
+    else:
+        zh, en = f"投入使用已{years}年（{since}）", f"{years} years since installation ({since})"
+    zh += f"，预期寿命{life:.0f}年"
+    en += f", expected life {life:.0f} years"
+    return _entry("age", round(float(cols["age_years"][i]), 2), None, hs.initial[i], zh, en)
+
+
+def _modifier_text(
+    name: str,
+    i: int,
+    cols: dict[str, np.ndarray],
+    faults: ShrunkRates,
+    serious: ShrunkRates,
+    hs: HealthScores,
+) -> tuple[Any, str, str] | None:
+    """The value and sentences of one modifier, or None when it says nothing worth reading."""
+    c = {k: v[i] for k, v in cols.items()}
+    if name == "fault_rate":
+        n, r = _n(c["faults_365d"]), float(faults.rate[i])
+        lo, hi, fleet = (
+            float(faults.low[i]),
+            float(faults.high[i]),
+            float(hs.extra["fleet_fault_rate"][i]),
+        )
+        return (
+            n,
+            f"365天内设备故障{n}次（按同类电梯修正后每年{r:.1f}次，90%区间{lo:.1f}–{hi:.1f}；"
+            f"全市平均{fleet:.1f}次）",
+            f"{n} equipment faults in 365 days (cohort-adjusted {r:.1f}/year, 90% interval "
+            f"{lo:.1f}-{hi:.1f}; fleet average {fleet:.1f})",
+        )
+    if name == "serious_rate":
+        n, r = _n(c["serious_365d"]), float(serious.rate[i])
+        return (
+            n,
+            f"365天内严重设备故障{n}次（修正后每年{r:.1f}次）",
+            f"{n} serious equipment faults (major or critical) in 365 days "
+            f"(cohort-adjusted {r:.1f}/year)",
+        )
+    if name == "entrapments":
+        n, n90 = _n(c["entrapments_365d"]), _n(c["entrapments_90d"])
+        if n == 0:
+            return None
+        return (
+            n,
+            f"90天内困人{n90}次，365天内{n}次",
+            f"{n90} entrapments in 90 days, {n} in 365 days",
+        )
+    if name == "trend":
+        if hs.modifiers["trend"][i] == 1.0:
+            return None
+        b = float(c["trend_beta"])
+        word_zh, word_en = ("上升", "rising") if b > 1 else ("下降", "falling")
+        return (
+            round(b, 2),
+            f"故障率{word_zh}（Crow-AMSAA β={b:.2f}）",
+            f"failure rate {word_en} (Crow-AMSAA beta={b:.2f})",
+        )
+    if name == "rectification":
+        n = _n(c["open_rectification"])
+        if n == 0:
+            return None
+        return (n, f"{n}项整改尚未复检合格", f"{n} rectification items not yet re-inspected")
+    if name == "recent_failed_inspection":
+        if hs.modifiers[name][i] == 1.0:
+            return None
+        return (1, "近3年内曾定期检验不合格", "failed a periodic inspection in the last 3 years")
+    if name == "inspection_overdue":
+        if c["inspection_overdue"] < 1:
+            return None
+        days = c["days_since_inspection"]
+        if np.isnan(days):
+            return (None, "无定期检验记录", "no periodic inspection on record")
+        return (
+            _n(days),
+            f"距上次检验{_n(days)}天（已超期）",
+            f"last inspection {_n(days)} days ago (overdue)",
+        )
+    if name == "missed_maintenance":
+        n = _n(c["missed_maintenance"])
+        if n == 0:
+            return None
+        return (
+            n,
+            f"365天内漏保{n}次（应每15天维保一次）",
+            f"{n} half-monthly maintenance visits missed in 365 days",
+        )
+    raise KeyError(name)
+
+
+def _notes(
+    i: int, cols: dict[str, np.ndarray], other: dict[str, list[Any]]
+) -> list[dict[str, Any]]:
+    """Facts reported but not counted against the equipment, and facts about the data."""
+    out = []
+    if cols["failed_inspection_open"][i] > 0:
+        day = _day(other["last_inspection_at"][i])
+        out.append(
+            _entry(
+                "failed_inspection",
+                day,
+                None,
+                None,
+                f"{day}定期检验不合格，尚未复检合格",
+                f"failed periodic inspection on {day}",
+            )
+        )
+    excluded = _n(cols["excluded_365d"][i])
+    if excluded:
+        trapped = _n(cols["excluded_entrapments_365d"][i])
+        out.append(
+            _entry(
+                "excluded_causes",
+                excluded,
+                None,
+                0.0,
+                f"停电、使用不当等外部原因故障{excluded}次（含困人{trapped}次）未计入设备状况",
+                f"{excluded} faults from power cuts or misuse ({trapped} entrapments) "
+                "not counted against the equipment",
+            )
+        )
+    expiry = cols["days_to_certificate_expiry"][i]
+    if not np.isnan(expiry) and expiry < 0:
+        day = _day(other["certificate_expiry"][i])
+        out.append(
+            _entry(
+                "certificate_expired",
+                day,
+                None,
+                None,
+                f"检验合格证已于{day}到期",
+                f"inspection certificate expired on {day}",
+            )
+        )
+    downtime = float(cols["downtime_hours_365d"][i])
+    if downtime >= 1:
+        out.append(
+            _entry(
+                "downtime",
+                round(downtime, 1),
+                None,
+                None,
+                f"365天内因设备故障停运{downtime:.0f}小时",
+                f"{downtime:.0f} hours out of service from equipment faults in 365 days",
+            )
+        )
+    trips = cols["trips_per_day"][i]
+    if not np.isnan(trips):
+        out.append(
+            _entry(
+                "usage", _n(trips), None, None, f"日均运行{_n(trips)}次", f"{_n(trips)} trips a day"
+            )
+        )
+    silent = cols["days_silent"][i]
+    if np.isnan(silent):
+        out.append(
+            _entry(
+                "data_freshness",
+                None,
+                None,
+                None,
+                "90天内无状态数据上报",
+                "no status data in 90 days",
+            )
+        )
+    elif cols["silent"][i] > 0:
+        out.append(
+            _entry(
+                "data_freshness",
+                _n(silent),
+                None,
+                None,
+                f"已{_n(silent)}天无数据上报",
+                f"no data for {_n(silent)} days",
+            )
+        )
+    return out
+
+
+def _consequence(i: int, cols: dict[str, np.ndarray], hs: HealthScores) -> dict[str, Any]:
+    units = max(_n(cols["units_in_building"][i]), 1)
+    households = _n(np.nan_to_num(cols["households"][i]))
+    floors = _n(np.nan_to_num(cols["floors"][i]))
+    elderly = float(np.nan_to_num(cols["elderly_share"][i], nan=0.0))
+    others = _n(cols["other_units_in_service"][i])
+    if others == 0:
+        red_zh, red_en = "本楼无其他电梯在用", "no other elevator of the building in service"
+    else:
+        red_zh, red_en = (
+            f"本楼另有{others}部电梯在用",
+            f"{others} other elevator(s) of the building in service",
+        )
+    return _entry(
+        "consequence",
+        {k: _r(v[i]) for k, v in hs.consequence.items()},
+        hs.cof[i],
+        None,
+        f"本楼{households}户、{floors}层、{units}部电梯，老年人占比{elderly:.0%}，{red_zh}",
+        f"building of {households} households, {floors} floors, {units} elevator(s), "
+        f"elderly share {elderly:.0%}, {red_en}",
+    )
+
+
+def explain_unit(
+    i: int,
+    cols: dict[str, np.ndarray],
+    other: dict[str, list[Any]],
+    hs: HealthScores,
+    faults: ShrunkRates,
+    serious: ShrunkRates,
+    model_probability: float | None,
+    rule: Any,
+) -> list[dict[str, Any]]:
+    """The factor list of unit ``i``, most important first, ending with the flag's rule."""
+    ranked = [_age(i, cols, other, hs)]
+    for name in MODIFIERS:
+        text = _modifier_text(name, i, cols, faults, serious, hs)
+        modifier = float(hs.modifiers[name][i])
+        if text is None and modifier == 1.0:
+            continue
+        value, zh, en = text if text is not None else (None, name, name)
+        ranked.append(_entry(name, value, modifier, hs.contributions[name][i], zh, en))
+    ranked.sort(key=lambda e: -(e["contribution"] or 0.0))
+    notes = _notes(i, cols, other)
+    first = [e for e in notes if e["factor"] == "failed_inspection"]
+    if first and hs.collar[i] > 0:
+        first[0]["contribution"] = _r(hs.collar[i])
+    out = first + ranked + [e for e in notes if e["factor"] != "failed_inspection"]
+    out.append(_consequence(i, cols, hs))
+    if model_probability is not None:
+        p = float(model_probability)
+        out.append(
+            _entry(
+                "model",
+                _r(p),
+                None,
+                None,
+                f"学习模型估计：12个月内发生严重故障或检验不合格的概率为{p:.0%}",
+                f"learned model: {p:.0%} chance of a serious failure or failed inspection "
+                "within 12 months",
+            )
+        )
+    if rule is not None:
+        out.append(_entry("flag_rule", rule.qualified_name, None, None, rule.zh, rule.en))
+    return out

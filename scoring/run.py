@@ -1,0 +1,223 @@
+"""A score run: features as of a date, health, PoF, CoF, risk, flags and reasons, stored whole.
+
+The ranking puts stopped units first (a unit that must not run outranks any estimate), then orders
+by risk. Every run records its as-of date, the policy's version and hash, the model's version and
+how long each step took, so rankings can be audited and compared later.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import orjson
+import psycopg
+from psycopg.rows import tuple_row
+
+from scoring.features import Features, compute_features
+from scoring.flags import assign_flags, rule_name
+from scoring.health import HealthScores, health_scores
+from scoring.model import design_matrix
+from scoring.policy import FlagRule, Policy
+from scoring.reasons import explain_unit
+from scoring.shrinkage import ShrunkRates, cohort_labels, shrink
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Scored:
+    """Everything computed for one as-of date, before it is written."""
+
+    features: Features
+    faults: ShrunkRates
+    serious: ShrunkRates
+    health: HealthScores
+    columns: dict[str, np.ndarray]
+    model_probability: np.ndarray | None = None
+    flag: np.ndarray | None = None
+    rules: list[FlagRule | None] = field(default_factory=list)
+    rank: np.ndarray | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def compute_scores(
+    conn: psycopg.Connection[Any], *, as_of: date, policy: Policy, expected_life_years: float
+) -> Scored:
+    """Features, shrunk rates and the health index of every unit as of a date."""
+    started = time.perf_counter()
+    feats = compute_features(conn, as_of=as_of, policy_features=policy.section("features"))
+    feature_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    cols = feats.columns()
+    shrink_spec = policy.section("shrinkage")
+    cohorts = cohort_labels(
+        feats.other["manufacturer"], cols["age_years"], shrink_spec["age_bands"]
+    )
+    min_units, interval = int(shrink_spec["min_cohort_units"]), float(shrink_spec["interval"])
+    exposure = np.maximum(cols["exposure_years"], 1.0 / 365.0)
+    faults = shrink(cols["faults_365d"], exposure, cohorts, min_units=min_units, interval=interval)
+    serious = shrink(
+        cols["serious_365d"], exposure, cohorts, min_units=min_units, interval=interval
+    )
+    hs = health_scores(
+        cols, faults, serious, policy.params, expected_life_years=expected_life_years
+    )
+    columns = {
+        **cols,
+        **hs.extra,
+        "fault_rate": faults.rate,
+        "serious_rate": serious.rate,
+        "health": hs.health,
+        "pof": hs.pof,
+        "cof": hs.cof,
+        "risk": hs.risk,
+    }
+    return Scored(
+        features=feats,
+        faults=faults,
+        serious=serious,
+        health=hs,
+        columns=columns,
+        timings={"features_sql": feature_seconds, "health_index": time.perf_counter() - started},
+    )
+
+
+def score(
+    conn: psycopg.Connection[Any],
+    *,
+    as_of: date,
+    policy: Policy,
+    expected_life_years: float,
+    model: Any = None,
+) -> Scored:
+    """Score every unit as of a date: index, model opinion, flags and rank."""
+    scored = compute_scores(
+        conn, as_of=as_of, policy=policy, expected_life_years=expected_life_years
+    )
+    started = time.perf_counter()
+    if model is not None and len(scored.features):
+        scored.model_probability = model.predict_proba(design_matrix(scored.columns))[:, 1]
+    scored.columns["model_probability"] = (
+        scored.model_probability
+        if scored.model_probability is not None
+        else np.full(len(scored.features), np.nan)
+    )
+    scored.timings["model"] = time.perf_counter() - started
+    started = time.perf_counter()
+    count = len(scored.features)
+    scored.flag, scored.rules = assign_flags(scored.columns, policy, count)
+    stopped_first = np.where(scored.flag == "stopped", 0, 1)
+    ids = np.asarray(scored.features.unit_ids, dtype=object)
+    order = np.lexsort((ids, -scored.health.risk, stopped_first)) if count else np.array([], int)
+    scored.rank = np.empty(count, dtype=int)
+    scored.rank[order] = np.arange(1, count + 1)
+    scored.timings["flags_and_rank"] = time.perf_counter() - started
+    return scored
+
+
+def factors_of(scored: Scored, i: int) -> list[dict[str, Any]]:
+    """The explained factor list of the unit at position ``i``."""
+    p = None if scored.model_probability is None else scored.model_probability[i]
+    return explain_unit(
+        i,
+        scored.features.numeric,
+        scored.features.other,
+        scored.health,
+        scored.faults,
+        scored.serious,
+        p,
+        scored.rules[i],
+    )
+
+
+def write_run(
+    conn: psycopg.Connection[Any],
+    scored: Scored,
+    *,
+    policy: Policy,
+    model_version: str | None,
+    note: str | None = None,
+) -> int:
+    """Store a scored date as a new run (one transaction) and return its run id."""
+    started = time.perf_counter()
+    hs = scored.health
+    assert scored.flag is not None
+    assert scored.rank is not None
+    with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute(
+            "INSERT INTO score_run (as_of, policy_version, policy_hash, model_version, unit_count, note)"
+            " VALUES (%s, %s, %s, %s, %s, %s) RETURNING run_id",
+            (
+                scored.features.as_of,
+                policy.version,
+                policy.hash,
+                model_version,
+                len(scored.features),
+                note,
+            ),
+        )
+        row = cur.fetchone()
+        assert row is not None
+        run_id = int(row[0])
+        model_p = scored.model_probability
+        with cur.copy(
+            "COPY unit_score (run_id, unit_id, rank, health, pof, cof, risk, model_probability,"
+            " flag, flag_rule, factors) FROM STDIN"
+        ) as copy:
+            for i, unit_id in enumerate(scored.features.unit_ids):
+                copy.write_row(
+                    (
+                        run_id,
+                        unit_id,
+                        int(scored.rank[i]),
+                        float(hs.health[i]),
+                        float(hs.pof[i]),
+                        float(hs.cof[i]),
+                        float(hs.risk[i]),
+                        None if model_p is None else float(model_p[i]),
+                        scored.flag[i],
+                        rule_name(scored.rules[i]),
+                        orjson.dumps(factors_of(scored, i)).decode(),
+                    )
+                )
+        scored.timings["write_run"] = time.perf_counter() - started
+        cur.execute(
+            "UPDATE score_run SET timings = %s WHERE run_id = %s",
+            (orjson.dumps({k: round(v, 3) for k, v in scored.timings.items()}).decode(), run_id),
+        )
+    return run_id
+
+
+def run(
+    conn: psycopg.Connection[Any],
+    *,
+    as_of: date,
+    policy: Policy,
+    expected_life_years: float,
+    model_artifact: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    note: str | None = None,
+) -> int:
+    """Score every unit as of a date and store the run; returns the run id."""
+    say = progress or (lambda _msg: None)
+    say(f"scoring as of {as_of} with policy {policy.version} ({policy.hash})")
+    model = model_artifact["model"] if model_artifact else None
+    scored = score(
+        conn, as_of=as_of, policy=policy, expected_life_years=expected_life_years, model=model
+    )
+    say(f"{len(scored.features)} units scored; writing the run")
+    run_id = write_run(
+        conn,
+        scored,
+        policy=policy,
+        model_version=model_artifact["version"] if model_artifact else None,
+        note=note,
+    )
+    steps = ", ".join(f"{k} {v:.1f}s" for k, v in scored.timings.items())
+    say(f"run {run_id} stored ({steps})")
+    return run_id
