@@ -1,0 +1,137 @@
+"""The HTML around the figures: page layout, tables, headline cards and embedded figures.
+
+Values are escaped here, once, so page code composes safe fragments and never builds markup
+from raw register text.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from html import escape
+from urllib.parse import urlencode
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from dashboards.i18n import LANGS, Lang, t
+
+BASE = "/dashboards"
+STATIC = f"{BASE}/static"
+
+_ids = itertools.count(1)
+
+
+class Markup(str):
+    """Text that is already HTML and must not be escaped again."""
+
+
+def esc(value: object) -> Markup:
+    """Escape a value for HTML unless it is already markup."""
+    if isinstance(value, Markup):
+        return value
+    return Markup(escape("" if value is None else str(value)))
+
+
+def link(href: str, text: object, **attrs: str) -> Markup:
+    """An anchor with escaped text and attributes."""
+    extra = "".join(f' {k.replace("_", "-")}="{escape(v)}"' for k, v in attrs.items())
+    return Markup(f'<a href="{escape(href)}"{extra}>{esc(text)}</a>')
+
+
+def figure(fig: go.Figure, name: str) -> Markup:
+    """A figure as a div and the script that draws it with the page's plotly.js."""
+    div_id = f"fig-{name}-{next(_ids)}"
+    html = pio.to_html(
+        fig,
+        full_html=False,
+        include_plotlyjs=False,
+        include_mathjax=False,
+        div_id=div_id,
+        config={"displaylogo": False, "responsive": True},
+    )
+    return Markup(f'<div class="figure" data-figure="{escape(name)}">{html}</div>')
+
+
+def table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    name: str = "",
+    numeric: Sequence[int] = (),
+) -> Markup:
+    """A table whose cells are escaped unless they are markup; ``numeric`` columns align right."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = []
+    for row in rows:
+        cells = "".join(
+            f'<td class="num">{esc(c)}</td>' if i in numeric else f"<td>{esc(c)}</td>"
+            for i, c in enumerate(row)
+        )
+        body.append(f"<tr>{cells}</tr>")
+    return Markup(
+        f'<table data-table="{escape(name)}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def cards(items: Sequence[tuple[str, object]]) -> Markup:
+    """Headline figures: a label and a big number each."""
+    parts = "".join(
+        f'<div class="card"><div class="value">{esc(v)}</div><div class="label">{esc(k)}</div></div>'
+        for k, v in items
+    )
+    return Markup(f'<div class="cards">{parts}</div>')
+
+
+def flag_badge(flag: str | None, lang: Lang) -> Markup:
+    """A coloured label for a flag."""
+    if flag is None:
+        return Markup("—")
+    return Markup(f'<span class="flag flag-{escape(flag)}">{esc(t(lang, "flag." + flag))}</span>')
+
+
+def section(title: str, *content: object) -> Markup:
+    """A titled block of the page."""
+    heading = f"<h2>{esc(title)}</h2>" if title else ""
+    return Markup(f"<section>{heading}{''.join(esc(c) for c in content)}</section>")
+
+
+def number(value: object, digits: int = 2) -> str:
+    """A number for a table cell, or a dash when missing."""
+    if value is None:
+        return "—"
+    return f"{float(value):.{digits}f}"  # type: ignore[arg-type]
+
+
+def page(*, lang: Lang, title: str, body: object, path: str, nav: bool = True) -> str:
+    """A whole page: head with the served plotly.js, navigation, language switch and body."""
+    other = next(code for code in LANGS if code != lang)
+    switch = link(f"{path}?{urlencode({'lang': other})}", t(lang, "lang.switch"), id="lang-switch")
+    links = ""
+    if nav:
+        links = "".join(
+            [
+                link(f"{BASE}/", t(lang, "nav.overview")),
+                link(f"{BASE}/age", t(lang, "nav.age")),
+                link(f"{BASE}/sign-out", t(lang, "nav.sign_out")),
+            ]
+        )
+    return f"""<!doctype html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(title)} · {esc(t(lang, "app"))}</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="{STATIC}/dashboards.css">
+<script src="{STATIC}/plotly.min.js"></script>
+</head>
+<body>
+<header><span class="brand">{esc(t(lang, "app"))}</span><nav>{links}</nav>{switch}</header>
+<main><h1>{esc(title)}</h1>
+{esc(body)}
+</main>
+</body>
+</html>
+"""
