@@ -108,7 +108,9 @@ class Defect(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    item: str = Field(min_length=1, max_length=200, description="Inspection item, e.g. '2.8 制动器'.")
+    item: str = Field(
+        min_length=1, max_length=200, description="Inspection item, e.g. '2.8 制动器'."
+    )
     severity: Severity
     rectification_required: bool = True
     description: str | None = Field(default=None, max_length=2000)
@@ -128,9 +130,9 @@ class InspectionPayload(_Payload):
 
     @model_validator(mode="after")
     def _consistent(self) -> InspectionPayload:
-        if self.result == "fail" and self.certificate_expiry is not None:
-            if self.certificate_expiry > self.occurred_at.date():
-                raise ValueError("a failed inspection cannot carry a valid certificate")
+        expiry = self.certificate_expiry
+        if self.result == "fail" and expiry is not None and expiry > self.occurred_at.date():
+            raise ValueError("a failed inspection cannot carry a valid certificate")
         return self
 
 

@@ -43,9 +43,8 @@ class Migration:
     def sql_for(self, mode: Mode, settings: Settings) -> str:
         """The migration's SQL with the other mode's blocks removed and parameters filled in."""
         sql = _BLOCK_RE.sub(lambda m: m.group(2) if m.group(1) == mode else "", self.text)
-        return (
-            sql.replace(":compress_after_days", str(int(settings.compress_after_days)))
-            .replace(":status_retention_days", str(int(settings.status_retention_days)))
+        return sql.replace(":compress_after_days", str(int(settings.compress_after_days))).replace(
+            ":status_retention_days", str(int(settings.status_retention_days))
         )
 
 
@@ -166,13 +165,19 @@ def info(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     }
     if mode == "timescale":
         result["chunks"] = dict(
-            _rows(conn, "SELECT hypertable_name, count(*) FROM timescaledb_information.chunks "
-                  "GROUP BY 1 ORDER BY 1")
+            _rows(
+                conn,
+                "SELECT hypertable_name, count(*) FROM timescaledb_information.chunks "
+                "GROUP BY 1 ORDER BY 1",
+            )
         )
     elif mode == "postgres":
         result["partitions"] = dict(
-            _rows(conn, "SELECT parent.relname, count(*) FROM pg_inherits "
-                  "JOIN pg_class parent ON parent.oid = inhparent "
-                  "WHERE parent.relkind = 'p' GROUP BY 1 ORDER BY 1")
+            _rows(
+                conn,
+                "SELECT parent.relname, count(*) FROM pg_inherits "
+                "JOIN pg_class parent ON parent.oid = inhparent "
+                "WHERE parent.relkind = 'p' GROUP BY 1 ORDER BY 1",
+            )
         )
     return result

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -277,7 +277,7 @@ def import_file(
     return report
 
 
-def write_rejects(rows: list[Mapping[str, Any]], problems: list[Problem], path: Path) -> None:
+def write_rejects(rows: Sequence[Mapping[str, Any]], problems: list[Problem], path: Path) -> None:
     """The rejected rows as CSV, with their file row number and every reason."""
     reasons: dict[int, list[str]] = {}
     for p in problems:

@@ -47,7 +47,9 @@ class Scope:
         """A SQL boolean over a ``unit_place`` row aliased ``alias``."""
         if self.column is None:
             return sql.SQL("TRUE")
-        return sql.SQL("{} = {}").format(sql.Identifier(alias, self.column), sql.Literal(self.bound_to))
+        return sql.SQL("{} = {}").format(
+            sql.Identifier(alias, self.column), sql.Literal(self.bound_to)
+        )
 
 
 ADMIN = Scope("admin")

@@ -48,7 +48,10 @@ class Settings(BaseSettings):
         description="Local broker when no URL is set: Mosquitto if installed (auto), or amqtt.",
     )
     local_broker_port: int = Field(
-        default=1884, ge=1, le=65535, description="Port of the local broker started when no URL is set."
+        default=1884,
+        ge=1,
+        le=65535,
+        description="Port of the local broker started when no URL is set.",
     )
 
     # ingest: the MQTT consumer and the other doors to the event pipeline
@@ -117,7 +120,9 @@ class Settings(BaseSettings):
 
     # api: the HTTP service (liftwatch api)
     api_host: str = Field(default="127.0.0.1", description="Address `liftwatch api` listens on.")
-    api_port: int = Field(default=8000, ge=1, le=65535, description="Port `liftwatch api` listens on.")
+    api_port: int = Field(
+        default=8000, ge=1, le=65535, description="Port `liftwatch api` listens on."
+    )
     api_ingest_rate: float = Field(
         default=500.0, gt=0, description="Events per second each token may push to POST /v1/events."
     )
@@ -125,7 +130,9 @@ class Settings(BaseSettings):
         default=5000, ge=1, description="Events a token may push at once before the rate applies."
     )
     api_max_body_bytes: int = Field(
-        default=16 * 1024 * 1024, ge=1024, description="Largest request body (events, register files)."
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body (events, register files).",
     )
 
     # operations

@@ -13,7 +13,18 @@ from core.logs import setup_logging
 from liftwatch import __version__
 
 # Modules under liftwatch.commands; each has `register(subparsers)` adding its commands.
-COMMAND_MODULES = ("db", "fleet", "contract", "simulate", "ingest", "score", "auth", "api", "report", "demo")
+COMMAND_MODULES = (
+    "db",
+    "fleet",
+    "contract",
+    "simulate",
+    "ingest",
+    "score",
+    "auth",
+    "api",
+    "report",
+    "demo",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,14 +20,30 @@ def test_upgrade_from_empty_creates_every_table(empty_db_url: str) -> None:
         facts = migrate.info(conn)
         tables = {
             r["relname"]
-            for r in conn.execute("SELECT relname FROM pg_class WHERE relkind IN ('r', 'p', 'v', 'm')")
+            for r in conn.execute(
+                "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p', 'v', 'm')"
+            )
         }
     assert facts["mode"] == "postgres"
     assert facts["migrations_pending"] == []
-    for table in ("district", "street_office", "community", "building", "unit", "contractor",
-                  "unit_renewal", "unit_contract", "unit_change", "fault_event",
-                  "inspection_event", "maintenance_event", "status_sample", "dead_letter",
-                  "fault_daily", "schema_migrations"):
+    for table in (
+        "district",
+        "street_office",
+        "community",
+        "building",
+        "unit",
+        "contractor",
+        "unit_renewal",
+        "unit_contract",
+        "unit_change",
+        "fault_event",
+        "inspection_event",
+        "maintenance_event",
+        "status_sample",
+        "dead_letter",
+        "fault_daily",
+        "schema_migrations",
+    ):
         assert table in tables
 
 
@@ -76,15 +92,25 @@ def test_plain_postgres_mode_end_to_end(db_url: str) -> None:
     with connect(db_url, autocommit=True) as conn:
         assert migrate.info(conn)["mode"] == "postgres"
         event = uuid.uuid4()
-        when = [datetime(1985, 3, 1, tzinfo=UTC), datetime(2023, 4, 12, 1, 30, tzinfo=UTC),
-                datetime(2023, 4, 12, 3, 0, tzinfo=UTC), datetime(2099, 1, 1, tzinfo=UTC)]
+        when = [
+            datetime(1985, 3, 1, tzinfo=UTC),
+            datetime(2023, 4, 12, 1, 30, tzinfo=UTC),
+            datetime(2023, 4, 12, 3, 0, tzinfo=UTC),
+            datetime(2099, 1, 1, tzinfo=UTC),
+        ]
         for i, ts in enumerate(when):
             for _ in range(2):  # every event delivered twice
                 conn.execute(
                     "INSERT INTO fault_event (event_id, unit_id, contractor_id, occurred_at, code,"
                     " cause, severity, entrapment, ended_at) VALUES (%s, 'U1', 'C1', %s, '01',"
                     " %s, 'major', %s, %s + interval '2 hours') ON CONFLICT DO NOTHING",
-                    (uuid.UUID(int=event.int + i), ts, "equipment" if i else "external", i == 2, ts),
+                    (
+                        uuid.UUID(int=event.int + i),
+                        ts,
+                        "equipment" if i else "external",
+                        i == 2,
+                        ts,
+                    ),
                 )
         assert conn.execute("SELECT count(*) AS n FROM fault_event").fetchone()["n"] == 4  # type: ignore[index]
         partitions = {
@@ -98,14 +124,21 @@ def test_plain_postgres_mode_end_to_end(db_url: str) -> None:
         ).fetchall()
     assert len(daily) == 1
     row = daily[0]
-    assert (row["unit_id"], row["cause"], row["faults"], row["entrapments"]) == ("U1", "equipment", 2, 1)
+    assert (row["unit_id"], row["cause"], row["faults"], row["entrapments"]) == (
+        "U1",
+        "equipment",
+        2,
+        1,
+    )
     assert float(row["downtime_hours"]) == pytest.approx(4.0)
     # Shanghai day: 2023-04-12T01:30Z and 03:00Z are both on 2023-04-12 local time.
     assert row["day"].astimezone().date().isoformat() in ("2023-04-12", "2023-04-11")
 
 
 def test_migration_blocks_select_mode() -> None:
-    m = migrate.Migration(9, "x", "A;\n-- @if timescale\nB;\n-- @endif\n-- @if postgres\nC;\n-- @endif\n")
+    m = migrate.Migration(
+        9, "x", "A;\n-- @if timescale\nB;\n-- @endif\n-- @if postgres\nC;\n-- @endif\n"
+    )
     from core.settings import Settings
 
     assert m.sql_for("postgres", Settings()).split() == ["A;", "C;"]
@@ -116,17 +149,30 @@ def test_migration_blocks_select_mode() -> None:
 def test_timescale_mode_end_to_end(empty_db_url: str) -> None:
     with connect(empty_db_url) as conn:
         if not migrate.info(conn)["timescaledb_available"]:
-            pytest.skip("the server has no timescaledb extension: set LIFTWATCH_TEST_DATABASE_URL "
-                        "to a TimescaleDB 2.x server to run this test")
+            pytest.skip(
+                "the server has no timescaledb extension: set LIFTWATCH_TEST_DATABASE_URL "
+                "to a TimescaleDB 2.x server to run this test"
+            )
     migrate.upgrade(empty_db_url)
     with connect(empty_db_url, autocommit=True) as conn:
         facts = migrate.info(conn)
         assert facts["mode"] == "timescale"
-        hypertables = {r["hypertable_name"] for r in conn.execute(
-            "SELECT hypertable_name FROM timescaledb_information.hypertables")}
-        assert hypertables == {"fault_event", "inspection_event", "maintenance_event", "status_sample"}
-        jobs = {(r["proc_name"], r["hypertable_name"]) for r in conn.execute(
-            "SELECT proc_name, hypertable_name FROM timescaledb_information.jobs")}
+        hypertables = {
+            r["hypertable_name"]
+            for r in conn.execute("SELECT hypertable_name FROM timescaledb_information.hypertables")
+        }
+        assert hypertables == {
+            "fault_event",
+            "inspection_event",
+            "maintenance_event",
+            "status_sample",
+        }
+        jobs = {
+            (r["proc_name"], r["hypertable_name"])
+            for r in conn.execute(
+                "SELECT proc_name, hypertable_name FROM timescaledb_information.jobs"
+            )
+        }
         assert ("policy_retention", "status_sample") in jobs
         assert ("policy_compression", "fault_event") in jobs
         event = uuid.uuid4()
@@ -134,7 +180,9 @@ def test_timescale_mode_end_to_end(empty_db_url: str) -> None:
             conn.execute(
                 "INSERT INTO fault_event (event_id, unit_id, contractor_id, occurred_at, code, cause,"
                 " severity) VALUES (%s, 'U1', 'C1', '2023-04-12T09:00+08', '01', 'equipment', 'major')"
-                " ON CONFLICT DO NOTHING", (event,))
+                " ON CONFLICT DO NOTHING",
+                (event,),
+            )
         conn.execute("CALL refresh_continuous_aggregate('fault_daily', NULL, NULL)")
         row = conn.execute("SELECT faults FROM fault_daily WHERE unit_id = 'U1'").fetchone()
         assert row is not None and row["faults"] == 1
@@ -142,4 +190,5 @@ def test_timescale_mode_end_to_end(empty_db_url: str) -> None:
         conn.execute(
             "INSERT INTO fault_event (event_id, unit_id, contractor_id, occurred_at, code, cause,"
             " severity) VALUES (%s, 'U1', 'C1', '2023-04-12T09:00+08', '01', 'equipment', 'major')",
-            (event,))
+            (event,),
+        )

@@ -48,8 +48,10 @@ def _info(args: argparse.Namespace) -> int:
         return 0
     print(f"mode:               {facts['mode']}")
     print(f"server:             PostgreSQL {facts['server_version']}")
-    print(f"timescaledb:        {facts['timescaledb_version'] or 'not installed'}"
-          f" (available on server: {'yes' if facts['timescaledb_available'] else 'no'})")
+    print(
+        f"timescaledb:        {facts['timescaledb_version'] or 'not installed'}"
+        f" (available on server: {'yes' if facts['timescaledb_available'] else 'no'})"
+    )
     print(f"migrations applied: {', '.join(map(str, facts['migrations_applied'])) or 'none'}")
     print(f"pending:            {', '.join(map(str, facts['migrations_pending'])) or 'none'}")
     for key in ("partitions", "chunks"):

@@ -48,8 +48,12 @@ def test_example_file_imports_and_reimport_changes_nothing(conn: psycopg.Connect
         "WHERE building_id = 'EX-C01-B01'"
     ).fetchone()
     assert building is not None
-    assert (building["floors"], building["households"], float(building["elderly_share"]),
-            building["fund_status"]) == (18, 144, 0.38, "insufficient")
+    assert (
+        building["floors"],
+        building["households"],
+        float(building["elderly_share"]),
+        building["fund_status"],
+    ) == (18, 144, 0.38, "insufficient")
     assert _count(conn, "unit_renewal") == 2
     status = conn.execute("SELECT service_status FROM unit WHERE unit_id = 'EX-U0004'").fetchone()
     assert status is not None and status["service_status"] == "stopped"
@@ -68,8 +72,11 @@ def test_bad_rows_are_all_named_and_nothing_is_written(
         import_file(conn, _write_csv(tmp_path / "bad.csv", rows))
     found = {(p.row, p.field) for p in caught.value.problems}
     assert found == {
-        (3, "installed_on"), (4, "floors"), (5, "registration_code"),
-        (6, "elderly_share"), (9, "households"),
+        (3, "installed_on"),
+        (4, "floors"),
+        (5, "registration_code"),
+        (6, "elderly_share"),
+        (9, "households"),
     }
     assert _count(conn, "unit") == 0 and _count(conn, "building") == 0
 
@@ -102,19 +109,33 @@ def test_unknown_and_missing_columns_are_reported(conn: psycopg.Connection[Any])
 
 def test_renewal_and_contractor_change_keep_history(conn: psycopg.Connection[Any]) -> None:
     import_rows(conn, [unit_row(1)], source="first")
-    changed = unit_row(1, renewed_on="2024-03-01", contractor_id="M2", contractor="维保二",
-                       contractor_since="2024-01-01")
+    changed = unit_row(
+        1,
+        renewed_on="2024-03-01",
+        contractor_id="M2",
+        contractor="维保二",
+        contractor_since="2024-01-01",
+    )
     report = import_rows(conn, [changed], source="second")
     assert (report.updated, report.changes_logged) == (1, 2)
-    fields = {r["field"]: (r["old_value"], r["new_value"]) for r in conn.execute(
-        "SELECT field, old_value, new_value FROM unit_change WHERE unit_id = 'U000001'")}
+    fields = {
+        r["field"]: (r["old_value"], r["new_value"])
+        for r in conn.execute(
+            "SELECT field, old_value, new_value FROM unit_change WHERE unit_id = 'U000001'"
+        )
+    }
     assert fields == {"renewed_on": ("2006-05-01", "2024-03-01"), "contractor_id": ("M1", "M2")}
-    renewals = [r["renewed_on"].isoformat() for r in conn.execute(
-        "SELECT renewed_on FROM unit_renewal WHERE unit_id = 'U000001' ORDER BY 1")]
+    renewals = [
+        r["renewed_on"].isoformat()
+        for r in conn.execute(
+            "SELECT renewed_on FROM unit_renewal WHERE unit_id = 'U000001' ORDER BY 1"
+        )
+    ]
     assert renewals == ["2006-05-01", "2024-03-01"]
     periods = conn.execute(
         "SELECT contractor_id, valid_from::text AS f, valid_to::date::text AS t FROM unit_contract "
-        "WHERE unit_id = 'U000001' ORDER BY valid_from").fetchall()
+        "WHERE unit_id = 'U000001' ORDER BY valid_from"
+    ).fetchall()
     assert [(p["contractor_id"], p["t"]) for p in periods] == [("M1", "2024-01-01"), ("M2", None)]
     assert periods[0]["f"] == "-infinity"
 

@@ -48,7 +48,11 @@ class Mosquitto:
         conf = self.workdir / "mosquitto.conf"
         lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true"]
         if self.persistence:
-            lines += ["persistence true", f"persistence_location {self.workdir}/", "autosave_interval 1"]
+            lines += [
+                "persistence true",
+                f"persistence_location {self.workdir}/",
+                "autosave_interval 1",
+            ]
         conf.write_text("\n".join(lines) + "\n" + self.extra_conf + "\n")
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         self.proc = subprocess.Popen(
@@ -99,17 +103,39 @@ class PrivatePostgres:
             self.workdir.mkdir(parents=True, exist_ok=True)
             if _is_root():
                 shutil.chown(self.workdir, "postgres", "postgres")
-            self._run(str(self.bindir() / "initdb"), "-D", str(data), "-U", "postgres",
-                      "--auth=trust", "-E", "UTF8")
+            self._run(
+                str(self.bindir() / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+            )
         self._run(
-            str(self.bindir() / "pg_ctl"), "-D", str(data), "-w", "-l", str(self.workdir / "pg.log"),
-            "-o", f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1", "start",
+            str(self.bindir() / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(self.workdir / "pg.log"),
+            "-o",
+            f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1",
+            "start",
         )
         return self
 
     def stop(self, mode: str = "fast") -> None:
-        self._run(str(self.bindir() / "pg_ctl"), "-D", str(self.workdir / "pgdata"), "-w",
-                  "-m", mode, "stop")
+        self._run(
+            str(self.bindir() / "pg_ctl"),
+            "-D",
+            str(self.workdir / "pgdata"),
+            "-w",
+            "-m",
+            mode,
+            "stop",
+        )
 
     def restart(self) -> None:
         self.stop()
