@@ -135,6 +135,26 @@ class Settings(BaseSettings):
         description="Largest request body (events, register files).",
     )
 
+    # scoring: health index, flags, learned model (liftwatch score)
+    scoring_policy: Path | None = Field(
+        default=None,
+        description="Scoring policy YAML (flag rules, health parameters); empty uses the shipped Chinese defaults.",
+    )
+    scoring_model: Path | None = Field(
+        default=None,
+        description="Learned model artifact; empty means models/failure-model.joblib in the data directory.",
+    )
+    scoring_expected_life: float | None = Field(
+        default=None,
+        gt=0,
+        le=60,
+        description="Expected life in years of a unit at normal duty; empty takes the policy's (18).",
+    )
+    scoring_use_model: bool = Field(
+        default=True,
+        description="Add the learned model's second opinion to score runs when a model artifact exists.",
+    )
+
     # operations
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of every liftwatch process."
@@ -147,6 +167,11 @@ class Settings(BaseSettings):
     def embedded_pgdata(self) -> Path:
         """Directory of the embedded PostgreSQL cluster."""
         return self.data_dir / "pgdata"
+
+    @property
+    def scoring_model_path(self) -> Path:
+        """Where the learned scoring model is read from and written to."""
+        return self.scoring_model or self.data_dir / "models" / "failure-model.joblib"
 
 
 @lru_cache(maxsize=1)
