@@ -1,35 +1,204 @@
-"""The dashboard pages under /dashboards: plotly figures rendered on the server, shown in the browser."""
+"""The dashboard pages under /dashboards: plotly figures rendered on the server, shown in the browser.
+
+Pages use the API's tokens and scopes: the token comes from the ``liftwatch_token`` cookie set by
+the sign-in page (or a Bearer header). Without a valid token a page sends the browser to sign in.
+The language comes from ``?lang=`` (remembered in a cookie), else the browser's Accept-Language.
+"""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs
+from typing import Annotated
+from urllib.parse import parse_qs, quote
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from api.deps import COOKIE, ConnDep, token_from_request
+from api.tokens import Principal, authenticate
+from dashboards import pages
+from dashboards.assets import plotly_js_path, stylesheet
+from dashboards.i18n import Lang, pick_lang
 
 router = APIRouter(prefix="/dashboards", tags=["dashboards"], include_in_schema=False)
 
-COOKIE = "liftwatch_token"
+LANG_COOKIE = "liftwatch_lang"
+_YEAR = 365 * 24 * 3600
 
-_SIGN_IN = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>liftwatch</title></head>
-<body><h1>liftwatch</h1>
-<form method="post" action="/dashboards/sign-in">
-<label>Token <input name="token" type="password" autocomplete="off" required></label>
-<button type="submit">Sign in</button></form></body></html>"""
+
+def page_lang(request: Request, lang: Annotated[str | None, Query()] = None) -> Lang:
+    """The language of this page view."""
+    return pick_lang(
+        explicit=lang or request.cookies.get(LANG_COOKIE),
+        accept_language=request.headers.get("accept-language"),
+    )
+
+
+LangDep = Annotated[Lang, Depends(page_lang)]
+
+
+def page_principal(request: Request, conn: ConnDep) -> Principal | None:
+    """The signed-in caller, or None when the browser must sign in first."""
+    token = token_from_request(request)
+    return authenticate(conn, token=token) if token else None
+
+
+PagePrincipalDep = Annotated[Principal | None, Depends(page_principal)]
+
+
+def _html(request: Request, body: str | None, lang: Lang) -> Response:
+    response = HTMLResponse(body if body is not None else pages.not_found(lang))
+    if body is None:
+        response.status_code = 404
+    if request.query_params.get("lang") == lang:
+        response.set_cookie(LANG_COOKIE, lang, max_age=_YEAR, samesite="lax")
+    return response
+
+
+def _safe_next(target: str | None) -> str | None:
+    # Only pages of this site, so the sign-in form cannot be used to send people elsewhere.
+    if (
+        not target
+        or not target.startswith("/dashboards/")
+        or target.startswith("/dashboards/sign-")
+    ):
+        return None
+    return target
+
+
+def _to_sign_in(request: Request) -> Response:
+    return RedirectResponse(f"/dashboards/sign-in?next={quote(request.url.path)}", status_code=303)
+
+
+@router.get("/static/plotly.min.js")
+def plotly_js() -> FileResponse:
+    """plotly.js from the installed plotly package."""
+    return FileResponse(
+        plotly_js_path(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
+@router.get("/static/dashboards.css")
+def css() -> Response:
+    """The dashboards' stylesheet."""
+    return Response(
+        stylesheet(), media_type="text/css", headers={"Cache-Control": "public, max-age=3600"}
+    )
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
-def sign_in_page() -> HTMLResponse:
+def sign_in_page(request: Request, lang: LangDep, next: str | None = None) -> Response:
     """The form that takes an API token."""
-    return HTMLResponse(_SIGN_IN)
+    return _html(request, pages.sign_in(lang, next_path=_safe_next(next)), lang)
 
 
 @router.post("/sign-in")
-async def sign_in(request: Request) -> RedirectResponse:
-    """Keep the token in a cookie and go to the dashboards."""
+async def sign_in(request: Request, conn: ConnDep, lang: LangDep) -> Response:
+    """Check the token, keep it in a cookie and go to the dashboards."""
     # The form is parsed by hand so the app needs no multipart library for one field.
-    token = parse_qs((await request.body()).decode("utf-8", "replace")).get("token", [""])[0]
-    response = RedirectResponse("/dashboards/", status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    token = form.get("token", [""])[0].strip()
+    if not token or authenticate(conn, token=token) is None:
+        target = _safe_next(request.query_params.get("next"))
+        response = _html(request, pages.sign_in(lang, invalid=True, next_path=target), lang)
+        response.status_code = 401
+        return response
+    target = _safe_next(request.query_params.get("next")) or "/dashboards/"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=_YEAR)
     return response
+
+
+@router.get("/sign-out")
+def sign_out() -> Response:
+    """Forget the token."""
+    response = RedirectResponse("/dashboards/sign-in", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/")
+def home(request: Request, conn: ConnDep, principal: PagePrincipalDep, lang: LangDep) -> Response:
+    """Each role's first page: the overview, or the street office's or contractor's own page."""
+    if principal is None:
+        return _to_sign_in(request)
+    scope = principal.scope
+    if scope.role in ("street_office", "contractor") and scope.bound_to is not None:
+        kind = "street-offices" if scope.role == "street_office" else "contractors"
+        query = f"?{request.url.query}" if request.url.query else ""
+        target = f"/dashboards/{kind}/{quote(scope.bound_to, safe='')}{query}"
+        return RedirectResponse(target, status_code=303)
+    return _html(request, pages.overview(conn, scope=scope, lang=lang), lang)
+
+
+@router.get("/overview")
+def overview(
+    request: Request, conn: ConnDep, principal: PagePrincipalDep, lang: LangDep
+) -> Response:
+    """Headline figures, risk matrix, ranking, breakdown and fleet age for everything in scope."""
+    if principal is None:
+        return _to_sign_in(request)
+    return _html(request, pages.overview(conn, scope=principal.scope, lang=lang), lang)
+
+
+@router.get("/street-offices/{street_office_id}")
+def street_office(
+    request: Request,
+    street_office_id: str,
+    conn: ConnDep,
+    principal: PagePrincipalDep,
+    lang: LangDep,
+) -> Response:
+    """A street office's buildings ranked by need."""
+    if principal is None:
+        return _to_sign_in(request)
+    body = pages.street_office(
+        conn, scope=principal.scope, lang=lang, street_office_id=street_office_id
+    )
+    return _html(request, body, lang)
+
+
+@router.get("/units/{unit_id}")
+def unit(
+    request: Request, unit_id: str, conn: ConnDep, principal: PagePrincipalDep, lang: LangDep
+) -> Response:
+    """One unit's timeline, score history and explanation."""
+    if principal is None:
+        return _to_sign_in(request)
+    return _html(request, pages.unit(conn, scope=principal.scope, lang=lang, unit_id=unit_id), lang)
+
+
+@router.get("/contractors/{contractor_id}")
+def contractor(
+    request: Request, contractor_id: str, conn: ConnDep, principal: PagePrincipalDep, lang: LangDep
+) -> Response:
+    """A contractor's units, data freshness and rejected messages."""
+    if principal is None:
+        return _to_sign_in(request)
+    body = pages.contractor(conn, scope=principal.scope, lang=lang, contractor_id=contractor_id)
+    return _html(request, body, lang)
+
+
+@router.get("/age")
+def age(
+    request: Request,
+    conn: ConnDep,
+    principal: PagePrincipalDep,
+    lang: LangDep,
+    street_office_id: str | None = None,
+    equipment_only: bool = False,
+    filtered: bool = False,
+) -> Response:
+    """Age against failure rate, filterable by street office and fault cause."""
+    if principal is None:
+        return _to_sign_in(request)
+    body = pages.age_failure(
+        conn,
+        scope=principal.scope,
+        lang=lang,
+        street_office_id=street_office_id or None,
+        # Unfiltered views count equipment faults only, as scoring does; the form can widen it.
+        equipment_only=equipment_only or not filtered,
+    )
+    return _html(request, body, lang)

@@ -1,0 +1,102 @@
+"""The liftwatch HTTP API: `create_app()` builds the FastAPI application.
+
+The database pool is created closed and opened in the lifespan (waiting until it holds its
+minimum connections), and closed on shutdown, after uvicorn has drained in-flight requests.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from api import metrics, problems
+from api.ratelimit import TokenBuckets
+from api.routes import dashboards, deadletters, events, exports, health, register, scores
+from api.routes import ingest as ingest_routes
+from core.db import database_url, make_pool
+from core.settings import Settings, get_settings
+from ingest.authorize import RegisterCache
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Risk rankings, explanations and the fleet register of a district's elevators, for the housing
+bureau (区住建委), street offices (街道办) and maintenance contractors (维保单位).
+
+Every request carries an API token (`Authorization: Bearer lw_…`, made with
+`liftwatch auth create-token`). What a token sees is its scope: a bureau its district, a street
+office its jurisdiction, a contractor the units it maintains, an admin everything. Anything outside
+the scope answers 404, exactly as if it did not exist. Errors are RFC 9457 problem details.
+"""
+
+TAGS = [
+    {
+        "name": "register",
+        "description": "Districts, street offices, communities, buildings, units, contractors.",
+    },
+    {
+        "name": "events",
+        "description": "Faults, inspections, maintenance and status; a unit's timeline.",
+    },
+    {
+        "name": "scores",
+        "description": "Risk rankings, explanations, score runs and their comparison.",
+    },
+    {
+        "name": "exports",
+        "description": "CSV (UTF-8 with BOM) and XLSX exports with zh-CN or English headers.",
+    },
+    {"name": "dead letters", "description": "Rejected messages with their raw bytes and reason."},
+    {"name": "operations", "description": "Health, readiness and Prometheus metrics."},
+]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API application, with its own pool and metrics registry."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = make_pool(database_url(settings))
+        app.state.pool = pool
+        await run_in_threadpool(pool.open, wait=True, timeout=30.0)
+        log.info("api ready: pool of %s-%s connections", pool.min_size, pool.max_size)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(pool.close)
+            log.info("api stopped: pool closed")
+
+    app = FastAPI(
+        title="liftwatch API",
+        version=version("liftwatch"),
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics.ApiMetrics()
+    app.state.ingest_buckets = TokenBuckets(
+        rate=settings.api_ingest_rate, burst=settings.api_ingest_burst
+    )
+    # Contract changes made through the API reach ingestion within this many seconds.
+    app.state.register_cache = RegisterCache(ttl=5.0)
+    problems.install(app)
+    metrics.install(app, app.state.metrics)
+    for module in (
+        health,
+        register,
+        events,
+        ingest_routes,
+        scores,
+        deadletters,
+        exports,
+        dashboards,
+    ):
+        app.include_router(module.router)
+    return app

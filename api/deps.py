@@ -1,0 +1,96 @@
+"""FastAPI dependencies as Annotated aliases: a pooled connection, the caller, their scope, roles.
+
+The token is read from ``Authorization: Bearer <token>`` or, for the dashboard pages, from the
+``liftwatch_token`` cookie; both paths go through the same check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import Depends, Request
+from psycopg_pool import ConnectionPool
+
+from api.problems import Forbidden, Unauthorized
+from api.tokens import Principal, authenticate
+from core.scope import Role, Scope
+from core.settings import Settings
+
+COOKIE = "liftwatch_token"
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_pool(request: Request) -> ConnectionPool[psycopg.Connection[dict[str, Any]]]:
+    """The app's connection pool."""
+    pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] = request.app.state.pool
+    return pool
+
+
+def get_conn(request: Request) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+    """A pooled connection for this request; its transaction commits when the request succeeds."""
+    with get_pool(request).connection() as conn:
+        yield conn
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ConnDep = Annotated[psycopg.Connection[dict[str, Any]], Depends(get_conn)]
+
+
+def token_from_request(request: Request) -> str | None:
+    """The bearer token of the Authorization header, else the dashboard cookie's."""
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthorized("the Authorization header must read 'Bearer <token>'")
+        return value.strip()
+    return request.cookies.get(COOKIE) or None
+
+
+def get_principal(request: Request, conn: ConnDep) -> Principal:
+    """The authenticated caller; 401 without a valid, unrevoked token."""
+    token = token_from_request(request)
+    if token is None:
+        raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
+    principal = authenticate(conn, token=token)
+    if principal is None:
+        raise Unauthorized("the token is unknown, malformed or revoked")
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_scope(principal: PrincipalDep) -> Scope:
+    """What the caller may see."""
+    return principal.scope
+
+
+ScopeDep = Annotated[Scope, Depends(get_scope)]
+
+
+def require(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency that lets only these roles through (403 for the others)."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden(
+                f"a {principal.role} token may not do this; allowed: {', '.join(roles)}"
+            )
+        return principal
+
+    return check
+
+
+WriterDep = Annotated[Principal, Depends(require("admin", "bureau"))]
+AdminDep = Annotated[Principal, Depends(require("admin"))]
+ScorerDep = Annotated[Principal, Depends(require("admin", "bureau"))]
+PusherDep = Annotated[Principal, Depends(require("admin", "contractor"))]

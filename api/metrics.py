@@ -1,0 +1,77 @@
+"""Prometheus metrics of the API: requests by route template and status, and their latency.
+
+Each app gets its own registry, so several apps in one process (tests) do not collide.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.routing import Match
+
+
+class ApiMetrics:
+    """The API's collectors, in a registry of their own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "liftwatch_api_requests_total",
+            "HTTP requests handled, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "liftwatch_api_request_seconds",
+            "Time to handle a request, by method and route template.",
+            ["method", "route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.events = Counter(
+            "liftwatch_api_events_total",
+            "Events received on POST /v1/events, by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.pool_size = Gauge(
+            "liftwatch_api_pool_connections",
+            "Connections in the database pool.",
+            registry=self.registry,
+        )
+        self.pool_available = Gauge(
+            "liftwatch_api_pool_available",
+            "Idle connections in the database pool.",
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        """The exposition text."""
+        return generate_latest(self.registry)
+
+
+def _route_template(request: Request) -> str:
+    # Label by template, not by raw path, so ids do not explode the series count.
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match == Match.FULL:
+            return str(getattr(route, "path", "other"))
+    return "unmatched"
+
+
+def install(app: FastAPI, metrics: ApiMetrics) -> None:
+    """Count and time every request."""
+
+    @app.middleware("http")
+    async def measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = _route_template(request)
+        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
+        metrics.latency.labels(request.method, route).observe(time.perf_counter() - start)
+        return response

@@ -1,0 +1,208 @@
+"""Request and response bodies of the fleet register resources."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.contracts import ID_PATTERN
+
+Id = Field(pattern=ID_PATTERN, min_length=1, max_length=64)
+Name = Field(min_length=1, max_length=200)
+FundStatus = Literal["funded", "insufficient", "none"]
+DriveType = Literal["traction", "hydraulic", "other"]
+ServiceStatus = Literal["in_service", "stopped", "under_renewal", "retired"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class District(BaseModel):
+    """A district (区), the bureau's jurisdiction."""
+
+    district_id: str = Field(examples=["110108"])
+    name: str = Field(examples=["海淀区"])
+    name_en: str | None = Field(default=None, examples=["Haidian"])
+
+
+class DistrictCreate(_In):
+    district_id: str = Id
+    name: str = Name
+    name_en: str | None = Field(default=None, max_length=200)
+
+
+class DistrictUpdate(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name_en: str | None = Field(default=None, max_length=200)
+
+
+class StreetOffice(BaseModel):
+    """A street office (街道办) and the district it belongs to."""
+
+    street_office_id: str = Field(examples=["110108-BTX"])
+    district_id: str = Field(examples=["110108"])
+    name: str = Field(examples=["八里庄街道"])
+    name_en: str | None = None
+
+
+class StreetOfficeCreate(_In):
+    street_office_id: str = Id
+    district_id: str = Id
+    name: str = Name
+    name_en: str | None = Field(default=None, max_length=200)
+
+
+class StreetOfficeUpdate(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name_en: str | None = Field(default=None, max_length=200)
+
+
+class Community(BaseModel):
+    """A residential compound (小区)."""
+
+    community_id: str = Field(examples=["DXY-W"])
+    street_office_id: str
+    name: str = Field(examples=["稻香园西里"])
+    name_en: str | None = None
+
+
+class CommunityCreate(_In):
+    community_id: str = Id
+    street_office_id: str = Id
+    name: str = Name
+    name_en: str | None = Field(default=None, max_length=200)
+
+
+class CommunityUpdate(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name_en: str | None = Field(default=None, max_length=200)
+
+
+class Building(BaseModel):
+    """A building, with what matters when its elevators stop: households, elderly, floors, money."""
+
+    building_id: str = Field(examples=["DXY-W-2"])
+    community_id: str
+    street_office_id: str
+    district_id: str
+    name: str = Field(examples=["2号楼"])
+    floors: int = Field(examples=[16])
+    households: int = Field(examples=[96])
+    residents: int | None = None
+    elderly_share: float | None = Field(default=None, examples=[0.42])
+    year_built: int | None = Field(default=None, examples=[1992])
+    property_unit: str | None = None
+    fund_status: FundStatus
+    fund_balance: float | None = None
+    units: int = Field(description="Elevator units registered in the building.")
+    units_in_service: int = Field(description="Units currently in service.")
+
+
+class BuildingCreate(_In):
+    building_id: str = Id
+    community_id: str = Id
+    name: str = Name
+    floors: int = Field(ge=1, le=200)
+    households: int = Field(ge=0, le=100000)
+    residents: int | None = Field(default=None, ge=0, le=1000000)
+    elderly_share: float | None = Field(default=None, ge=0, le=1)
+    year_built: int | None = Field(default=None, ge=1900, le=2100)
+    property_unit: str | None = Field(default=None, max_length=200)
+    fund_status: FundStatus = "none"
+    fund_balance: float | None = Field(default=None, ge=0, le=1e12)
+
+
+class BuildingUpdate(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    floors: int | None = Field(default=None, ge=1, le=200)
+    households: int | None = Field(default=None, ge=0, le=100000)
+    residents: int | None = Field(default=None, ge=0, le=1000000)
+    elderly_share: float | None = Field(default=None, ge=0, le=1)
+    year_built: int | None = Field(default=None, ge=1900, le=2100)
+    property_unit: str | None = Field(default=None, max_length=200)
+    fund_status: FundStatus | None = None
+    fund_balance: float | None = Field(default=None, ge=0, le=1e12)
+
+
+class Unit(BaseModel):
+    """An elevator unit and where it sits."""
+
+    unit_id: str = Field(examples=["DXY-W-2-A"])
+    registration_code: str = Field(examples=["31101101082006050001"])
+    building_id: str
+    community_id: str
+    street_office_id: str
+    district_id: str
+    manufacturer: str = Field(examples=["三菱"])
+    model: str | None = None
+    installed_on: date = Field(examples=["1992-06-01"])
+    renewed_on: date | None = Field(default=None, examples=["2006-05-01"])
+    rated_load_kg: int | None = None
+    rated_speed_mps: float | None = None
+    stops: int | None = None
+    drive_type: DriveType
+    contractor_id: str
+    service_status: ServiceStatus
+    updated_at: datetime
+
+
+class UnitCreate(_In):
+    unit_id: str = Id
+    registration_code: str = Id
+    building_id: str = Id
+    manufacturer: str = Name
+    model: str | None = Field(default=None, max_length=200)
+    installed_on: date
+    renewed_on: date | None = None
+    rated_load_kg: int | None = Field(default=None, ge=50, le=20000)
+    rated_speed_mps: float | None = Field(default=None, ge=0.05, le=20)
+    stops: int | None = Field(default=None, ge=1, le=200)
+    drive_type: DriveType = "traction"
+    contractor_id: str = Id
+    service_status: ServiceStatus = "in_service"
+
+
+class UnitUpdate(_In):
+    manufacturer: str | None = Field(default=None, min_length=1, max_length=200)
+    model: str | None = Field(default=None, max_length=200)
+    renewed_on: date | None = None
+    rated_load_kg: int | None = Field(default=None, ge=50, le=20000)
+    rated_speed_mps: float | None = Field(default=None, ge=0.05, le=20)
+    stops: int | None = Field(default=None, ge=1, le=200)
+    drive_type: DriveType | None = None
+    contractor_id: str | None = Field(default=None, pattern=ID_PATTERN, max_length=64)
+    service_status: ServiceStatus | None = None
+
+
+class Contractor(BaseModel):
+    """A maintenance contractor (维保单位)."""
+
+    contractor_id: str = Field(examples=["C-OTIS-BJ"])
+    name: str = Field(examples=["北京某电梯维保有限公司"])
+    name_en: str | None = None
+
+
+class ContractorCreate(_In):
+    contractor_id: str = Id
+    name: str = Name
+    name_en: str | None = Field(default=None, max_length=200)
+
+
+class ContractorUpdate(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name_en: str | None = Field(default=None, max_length=200)
+
+
+class ImportResult(BaseModel):
+    """What a register import did."""
+
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    changes_logged: int
+    problems: list[dict[str, object]] = Field(default_factory=list)

@@ -1,0 +1,132 @@
+"""Response bodies of rankings, explanations and score runs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Flag = Literal["stopped", "replace_or_overhaul", "safety_assessment", "watch", "ok"]
+Sort = Literal["risk", "health", "pof", "cof"]
+
+
+class Sentence(BaseModel):
+    """One reason, in both languages."""
+
+    factor: str | None = None
+    zh: str | None = Field(default=None, examples=["定期检验不合格，电梯已停用"])
+    en: str | None = Field(
+        default=None, examples=["failed periodic inspection; the unit is stopped"]
+    )
+
+
+class ScoreRun(BaseModel):
+    """A stored score run: when it scored as of, with which policy and model."""
+
+    run_id: int = Field(examples=[12])
+    as_of: date = Field(examples=["2023-04-30"])
+    created_at: datetime
+    policy_version: str
+    policy_hash: str
+    model_version: str | None = None
+    unit_count: int
+    timings: dict[str, Any] = Field(default_factory=dict)
+    note: str | None = None
+
+
+class RankedUnit(BaseModel):
+    """A unit's place in a run's ranking, with its first reasons."""
+
+    unit_id: str = Field(examples=["DXY-W-2-A"])
+    registration_code: str
+    building_id: str
+    building_name: str = Field(examples=["2号楼"])
+    community_id: str
+    street_office_id: str
+    district_id: str
+    contractor_id: str
+    rank: int = Field(examples=[1])
+    health: float = Field(description="Health index, 0.5 (new) to 10 (end of life).")
+    pof: float = Field(description="Probability of failure.")
+    cof: float = Field(description="Consequence of failure.")
+    risk: float
+    model_probability: float | None = None
+    flag: Flag
+    flag_rule: str
+    reasons: list[Sentence]
+
+
+class RankingPage(BaseModel):
+    """A page of a ranking and the run it comes from (null when no run exists yet)."""
+
+    run: ScoreRun | None
+    items: list[RankedUnit]
+    next_cursor: str | None = None
+
+
+class Explanation(RankedUnit):
+    """Why a unit scores as it does: every factor and the rule behind its flag."""
+
+    run_id: int
+    as_of: date
+    created_at: datetime
+    policy_version: str
+    policy_hash: str
+    model_version: str | None = None
+    unit_count: int
+    manufacturer: str
+    installed_on: date
+    renewed_on: date | None = None
+    service_status: str
+    floors: int
+    households: int
+    elderly_share: float | None = None
+    factors: list[dict[str, Any]] = Field(
+        description="Every factor: value, contribution, zh and en sentences."
+    )
+    flag_reason: Sentence | None = None
+
+
+class ScoreRunCreate(BaseModel):
+    """Start a score run."""
+
+    as_of: date | None = Field(default=None, description="Score as of this date; default today.")
+    note: str | None = Field(default=None, max_length=500)
+
+
+class Why(BaseModel):
+    """A factor whose contribution changed between two runs."""
+
+    factor: str
+    delta: float
+    zh: str | None = None
+    en: str | None = None
+
+
+class Movement(BaseModel):
+    """A unit that moved between two runs."""
+
+    unit_id: str
+    rank_a: int | None = None
+    rank_b: int | None = None
+    health_a: float | None = None
+    health_b: float | None = None
+    risk_a: float | None = None
+    risk_b: float | None = None
+    flag_a: str | None = None
+    flag_b: str | None = None
+    moved: int | None = Field(default=None, description="Places moved up (positive) or down.")
+    why: list[Why]
+
+
+class Comparison(BaseModel):
+    """What moved up or down from run A to run B, and why."""
+
+    run_a: ScoreRun
+    run_b: ScoreRun
+    moved_up: list[Movement]
+    moved_down: list[Movement]
+    flag_changes: list[Movement]
+    only_in_a: list[str]
+    only_in_b: list[str]

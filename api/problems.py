@@ -1,0 +1,213 @@
+"""RFC 9457 problem details: every error the API returns has one shape and a stable type.
+
+Domain code raises core.errors exceptions (which carry their status); the API adds the few
+HTTP-only ones below. One handler per exception family renders them all as
+``application/problem+json`` with ``type``, ``title``, ``status``, ``detail`` and ``instance``.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import LiftwatchError, Problem, ProblemList
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://liftwatch.dev/problems/"
+
+
+class Unauthorized(LiftwatchError):
+    status, type, title = 401, "unauthorized", "Authentication required"
+
+
+class Forbidden(LiftwatchError):
+    status, type, title = 403, "forbidden", "Not allowed for this role"
+
+
+class RateLimited(LiftwatchError):
+    status, type, title = 429, "rate-limited", "Too many events"
+
+
+class TooLarge(LiftwatchError):
+    status, type, title = 413, "too-large", "Request body too large"
+
+
+class UnsupportedMedia(LiftwatchError):
+    status, type, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class ProblemField(BaseModel):
+    """One precise problem with the input."""
+
+    field: str = Field(description="Where: a dotted path such as `query.limit` or `body.0.code`.")
+    reason: str
+    expected: str | None = None
+    got: Any = None
+    row: int | None = Field(
+        default=None, description="Row or item number, when the input has rows."
+    )
+
+
+class ProblemDetail(BaseModel):
+    """An RFC 9457 problem details object."""
+
+    type: str = Field(
+        examples=[TYPE_BASE + "not-found"], description="Stable URI of the error kind."
+    )
+    title: str = Field(examples=["Not found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["no unit 'U-1'"])
+    instance: str = Field(examples=["/v1/units/U-1"], description="The request path.")
+    problems: list[ProblemField] | None = Field(
+        default=None, description="Each field in error, for invalid input."
+    )
+
+
+def _status_title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    type_: str,
+    title: str,
+    detail: str,
+    problems: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """A problem+json response for this request."""
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + type_,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if problems is not None:
+        body["problems"] = problems
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _domain(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LiftwatchError)
+    if exc.status >= 500:
+        log.error("%s on %s: %s", exc.type, request.url.path, exc.detail)
+    problems = [p.as_dict() for p in exc.problems] if isinstance(exc, ProblemList) else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if "retry_after" in exc.extra:
+        headers = {"Retry-After": str(exc.extra["retry_after"])}
+    return problem_response(
+        request,
+        status=exc.status,
+        type_=exc.type,
+        title=exc.title,
+        detail=exc.detail,
+        problems=problems,
+        headers=headers,
+    )
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        Problem(
+            field=_field(err.get("loc", ())),
+            reason=err.get("msg", "invalid"),
+            expected=err.get("type"),
+        ).as_dict()
+        for err in exc.errors()
+    ]
+    names = ", ".join(p["field"] for p in problems[:5])
+    return problem_response(
+        request,
+        status=422,
+        type_="invalid",
+        title="Invalid input",
+        detail=f"{len(problems)} problem(s) in the request: {names}",
+        problems=problems,
+    )
+
+
+_HTTP_TYPES = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden"}
+
+
+def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    detail = exc.detail if isinstance(exc.detail, str) else _status_title(status)
+    if status == 404 and detail == "Not Found":
+        detail = f"no resource at {request.url.path}"
+    return problem_response(
+        request,
+        status=status,
+        type_=_HTTP_TYPES.get(status, f"http-{status}"),
+        title=_status_title(status),
+        detail=detail,
+        headers=dict(exc.headers) if exc.headers else None,
+    )
+
+
+def _database(request: Request, exc: Exception) -> JSONResponse:
+    # Constraint and data errors come from input the checks above let through: still the caller's.
+    assert isinstance(exc, psycopg.errors.IntegrityError | psycopg.errors.DataError)
+    diag = exc.diag
+    what = diag.message_detail or diag.message_primary or "the database refused the input"
+    if isinstance(exc, psycopg.errors.UniqueViolation):
+        return problem_response(
+            request, status=409, type_="conflict", title="Conflict", detail=what
+        )
+    return problem_response(
+        request, status=422, type_="invalid", title="Invalid input", detail=what
+    )
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem_response(
+        request,
+        status=500,
+        type_="internal",
+        title="Internal error",
+        detail="the server failed to handle this request; it has been logged",
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Render every error of the app as problem details."""
+    app.add_exception_handler(LiftwatchError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(psycopg.errors.IntegrityError, _database)
+    app.add_exception_handler(psycopg.errors.DataError, _database)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries documenting the problem shape for these statuses."""
+    return {
+        status: {
+            "model": ProblemDetail,
+            "description": _status_title(status),
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,97 @@
+"""Dead letters (rejected messages) as each role may see them.
+
+A contractor sees the messages it sent (by the contractor named in the topic or token), a bureau or
+street office those about units in its scope, an admin all of them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from core.errors import Invalid, NotFound
+from core.scope import Scope
+
+Conn = psycopg.Connection[dict[str, Any]]
+
+_SELECT = (
+    "SELECT d.dead_letter_id, d.received_at, d.source, d.topic, d.contractor_id, d.unit_id, d.kind,"
+    " d.event_id, d.reason, d.detail, d.payload, d.replayed_at, d.replay_outcome FROM dead_letter d"
+)
+
+
+def _condition(scope: Scope) -> sql.Composable:
+    if scope.role == "admin":
+        return sql.SQL("TRUE")
+    if scope.role == "contractor":
+        return sql.SQL("d.contractor_id = {}").format(sql.Literal(scope.bound_to))
+    return sql.SQL("EXISTS (SELECT 1 FROM unit_place p WHERE p.unit_id = d.unit_id AND {})").format(
+        scope.condition("p")
+    )
+
+
+def _shape(row: dict[str, Any]) -> dict[str, Any]:
+    payload = bytes(row.pop("payload"))
+    row["payload_size"] = len(payload)
+    try:
+        row["payload_text"] = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        row["payload_text"] = None
+    row["payload_hex"] = payload[:4096].hex() if row["payload_text"] is None else None
+    return row
+
+
+def list_dead_letters(
+    conn: Conn,
+    *,
+    scope: Scope,
+    reason: str | None,
+    unit_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Dead letters in the scope, newest first, after the cursor (a dead_letter_id)."""
+    after: int | None = None
+    if cursor is not None:
+        if not cursor.isdigit() or len(cursor) > 18:
+            raise Invalid("cursor is not one this API returned", field="cursor")
+        after = int(cursor)
+    query = sql.SQL(
+        "{select} WHERE {cond}"
+        " AND (%(reason)s::text IS NULL OR d.reason = %(reason)s)"
+        " AND (%(unit)s::text IS NULL OR d.unit_id = %(unit)s)"
+        " AND (%(since)s::timestamptz IS NULL OR d.received_at >= %(since)s)"
+        " AND (%(until)s::timestamptz IS NULL OR d.received_at < %(until)s)"
+        " AND (%(after)s::bigint IS NULL OR d.dead_letter_id < %(after)s)"
+        " ORDER BY d.dead_letter_id DESC LIMIT %(n)s"
+    ).format(select=sql.SQL(_SELECT), cond=_condition(scope))
+    rows = conn.execute(
+        query,
+        {
+            "reason": reason,
+            "unit": unit_id,
+            "since": since,
+            "until": until,
+            "after": after,
+            "n": limit + 1,
+        },
+    ).fetchall()
+    more = len(rows) > limit
+    rows = [_shape(r) for r in rows[:limit]]
+    return rows, (str(rows[-1]["dead_letter_id"]) if more and rows else None)
+
+
+def get_dead_letter(conn: Conn, *, scope: Scope, dead_letter_id: int) -> dict[str, Any]:
+    """One dead letter in the scope, or NotFound."""
+    query = sql.SQL("{select} WHERE {cond} AND d.dead_letter_id = %s").format(
+        select=sql.SQL(_SELECT), cond=_condition(scope)
+    )
+    row = conn.execute(query, (dead_letter_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no dead letter {dead_letter_id}")
+    return _shape(row)

@@ -1,0 +1,182 @@
+"""Rankings, a unit's explanation, score runs and their comparison; a bureau may start a run."""
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+
+from api import runs
+from api.deps import ConnDep, ScopeDep, ScorerDep, SettingsDep
+from api.models import scores as m
+from api.problems import responses
+from core.errors import NotFound
+from scoring import queries as q
+
+router = APIRouter(prefix="/v1", tags=["scores"])
+
+RunId = Annotated[int, Path(ge=1, le=2**62, description="A score run's id.")]
+Place = Annotated[str | None, Query(max_length=64)]
+
+
+class RankingQuery:
+    """The filters, sort and page of a ranking, shared by the list and its exports."""
+
+    def __init__(
+        self,
+        run_id: Annotated[
+            int | None, Query(ge=1, le=2**62, description="This run; default the latest.")
+        ] = None,
+        as_of: Annotated[
+            date | None, Query(description="The latest run scored as of this date or before.")
+        ] = None,
+        district_id: Place = None,
+        street_office_id: Place = None,
+        community_id: Place = None,
+        building_id: Place = None,
+        flag: Annotated[m.Flag | None, Query(description="Only units with this flag.")] = None,
+        contractor_id: Place = None,
+        sort: Annotated[
+            m.Sort, Query(description="risk (the run's rank), health, pof or cof.")
+        ] = "risk",
+    ) -> None:
+        self.run_id, self.as_of, self.flag, self.sort = run_id, as_of, flag, sort
+        self.places = {
+            "district_id": district_id,
+            "street_office_id": street_office_id,
+            "community_id": community_id,
+            "building_id": building_id,
+            "contractor_id": contractor_id,
+        }
+
+    def page(self, conn: Any, scope: Any, *, limit: int, cursor: str | None) -> q.RankingPage:
+        """One page of this ranking in the scope; 404 for an unknown run id."""
+        page = q.ranking(
+            conn,
+            scope=scope,
+            run_id=self.run_id,
+            as_of=self.as_of,
+            flag=self.flag,
+            sort=self.sort,
+            limit=limit,
+            cursor=cursor,
+            **self.places,
+        )
+        if page.run is None and self.run_id is not None:
+            raise NotFound(f"no score run {self.run_id}")
+        return page
+
+
+@router.get(
+    "/rankings",
+    response_model=m.RankingPage,
+    summary="Risk ranking of the units in your scope",
+    description="From the given run, the latest run as of a date, or the latest run. Filter by place, "
+    "flag or contractor; sort by risk (the run's rank), health, pof or cof; page with `cursor`.",
+    responses=responses(401, 404, 422),
+)
+def rankings(
+    conn: ConnDep,
+    scope: ScopeDep,
+    query: Annotated[RankingQuery, Depends()],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Any:
+    """A page of units, highest risk first by default."""
+    page = query.page(conn, scope, limit=limit, cursor=cursor)
+    return {"run": page.run, "items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get(
+    "/units/{unit_id}/explanation",
+    response_model=m.Explanation,
+    summary="Why a unit scores as it does",
+    description="Every factor with its contribution and a sentence in Chinese and English, and the "
+    "rule behind the flag. 404 when the unit is outside your scope or has no score.",
+    responses=responses(401, 404, 422),
+)
+def explanation(
+    conn: ConnDep,
+    scope: ScopeDep,
+    unit_id: Annotated[str, Path(max_length=64)],
+    run_id: Annotated[
+        int | None, Query(ge=1, le=2**62, description="This run; default the latest.")
+    ] = None,
+) -> Any:
+    """The unit's latest score (or in the given run) with every factor."""
+    row = q.explanation(conn, scope=scope, unit_id=unit_id, run_id=run_id)
+    if row is None:
+        raise NotFound(f"no score for unit {unit_id!r}")
+    return row
+
+
+@router.get(
+    "/score-runs",
+    response_model=list[m.ScoreRun],
+    summary="Stored score runs, newest first",
+    responses=responses(401, 422),
+)
+def list_runs(
+    conn: ConnDep, _scope: ScopeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> Any:
+    """Run metadata only; scores are read through rankings and explanations."""
+    return q.runs(conn, limit=limit)
+
+
+@router.get(
+    "/score-runs/{run_id}",
+    response_model=m.ScoreRun,
+    summary="One score run",
+    responses=responses(401, 404, 422),
+)
+def get_run(conn: ConnDep, _scope: ScopeDep, run_id: RunId) -> Any:
+    """A run's as-of date, policy, model and timings."""
+    run = q.resolve_run(conn, run_id=run_id)
+    if run is None:
+        raise NotFound(f"no score run {run_id}")
+    return run
+
+
+@router.post(
+    "/score-runs",
+    response_model=m.ScoreRun,
+    status_code=201,
+    summary="Score every unit now and store the run (bureau, admin)",
+    description="Runs synchronously with the configured policy and model; a city-sized fleet takes "
+    "a while, so large deployments schedule `liftwatch score run` instead.",
+    responses=responses(401, 403, 422),
+)
+def start_run(
+    conn: ConnDep,
+    principal: ScorerDep,
+    settings: SettingsDep,
+    body: m.ScoreRunCreate,
+    response: Response,
+) -> Any:
+    """Start a run as of a date (default today); returns it when stored."""
+    run = runs.start_run(
+        conn, settings=settings, as_of=body.as_of, note=body.note or f"api:{principal.token_id}"
+    )
+    response.headers["Location"] = f"/v1/score-runs/{run['run_id']}"
+    return run
+
+
+@router.get(
+    "/score-runs/{run_a}/compare/{run_b}",
+    response_model=m.Comparison,
+    summary="What moved up or down from run A to run B, and why",
+    responses=responses(401, 404, 422),
+)
+def compare(
+    conn: ConnDep,
+    scope: ScopeDep,
+    run_a: RunId,
+    run_b: RunId,
+    limit: Annotated[
+        int, Query(ge=1, le=1000, description="At most this many units per list.")
+    ] = 20,
+) -> Any:
+    """Units in your scope that moved most, flags that changed, and the factors behind each move."""
+    for run_id in (run_a, run_b):
+        if q.resolve_run(conn, run_id=run_id) is None:
+            raise NotFound(f"no score run {run_id}")
+    return q.compare_runs(conn, scope=scope, run_a=run_a, run_b=run_b, limit=limit)

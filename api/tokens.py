@@ -1,0 +1,141 @@
+"""API tokens: created once and shown once, stored as a SHA-256 of their secret, revocable.
+
+A token reads ``lw_<token_id>_<secret>``. The id is public and finds the row; the secret is random
+(256 bits), so a plain SHA-256 is enough (no password stretching needed), and it is compared in
+constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from core.errors import Invalid, NotFound
+from core.scope import ROLES, Role, Scope
+
+PREFIX = "lw"
+_TOKEN_RE = re.compile(r"^lw_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
+
+# The register table each role's token is bound to.
+_BOUND_TABLE: dict[str, tuple[str, str]] = {
+    "bureau": ("district", "district_id"),
+    "street_office": ("street_office", "street_office_id"),
+    "contractor": ("contractor", "contractor_id"),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a token's id, name and scope."""
+
+    token_id: str
+    name: str
+    scope: Scope
+
+    @property
+    def role(self) -> Role:
+        """The caller's role."""
+        return self.scope.role
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token as listed: everything but its secret."""
+
+    token_id: str
+    name: str
+    role: str
+    bound_to: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def create_token(
+    conn: psycopg.Connection[Any], *, role: str, bound_to: str | None, name: str | None = None
+) -> tuple[str, TokenInfo]:
+    """Store a new token for a role bound to a register id; return the token text (shown once)."""
+    if role not in ROLES:
+        raise Invalid(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    if role == "admin":
+        if bound_to:
+            raise Invalid("an admin token is bound to nothing; leave out --scope")
+        bound_to = None
+    else:
+        if not bound_to:
+            raise Invalid(f"a {role} token needs --scope <{_BOUND_TABLE[role][1]}>")
+        table, column = _BOUND_TABLE[role]
+        query = psycopg.sql.SQL("SELECT 1 FROM {} WHERE {} = %s").format(
+            psycopg.sql.Identifier(table), psycopg.sql.Identifier(column)
+        )
+        if conn.execute(query, (bound_to,)).fetchone() is None:
+            raise NotFound(f"no {table.replace('_', ' ')} {bound_to!r} in the register")
+    token_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    row = conn.execute(
+        "INSERT INTO api_token (token_id, name, role, bound_to, secret_sha256)"
+        " VALUES (%s, %s, %s, %s, %s)"
+        " RETURNING token_id, name, role, bound_to, created_at, last_used_at, revoked_at",
+        (token_id, name or f"{role}:{bound_to or 'all'}", role, bound_to, _digest(secret)),
+    ).fetchone()
+    assert row is not None
+    return f"{PREFIX}_{token_id}_{secret}", _info(row)
+
+
+def revoke_token(conn: psycopg.Connection[Any], *, token_id: str) -> TokenInfo:
+    """Revoke a token by id (idempotent); later requests with it get 401."""
+    row = conn.execute(
+        "UPDATE api_token SET revoked_at = coalesce(revoked_at, now()) WHERE token_id = %s"
+        " RETURNING token_id, name, role, bound_to, created_at, last_used_at, revoked_at",
+        (token_id.removeprefix(f"{PREFIX}_").split("_")[0],),
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no token {token_id!r}")
+    return _info(row)
+
+
+def list_tokens(conn: psycopg.Connection[Any], *, include_revoked: bool = False) -> list[TokenInfo]:
+    """Every token, newest first, without secrets."""
+    rows = conn.execute(
+        "SELECT token_id, name, role, bound_to, created_at, last_used_at, revoked_at"
+        " FROM api_token WHERE %s OR revoked_at IS NULL ORDER BY created_at DESC, token_id",
+        (include_revoked,),
+    ).fetchall()
+    return [_info(r) for r in rows]
+
+
+def authenticate(conn: psycopg.Connection[Any], *, token: str) -> Principal | None:
+    """The principal of a valid, unrevoked token, or None."""
+    match = _TOKEN_RE.match(token)
+    if match is None:
+        return None
+    token_id, secret = match[1], match[2]
+    row = conn.execute(
+        "SELECT name, role, bound_to, secret_sha256, revoked_at,"
+        " last_used_at IS NULL OR last_used_at < now() - interval '1 minute' AS stale"
+        " FROM api_token WHERE token_id = %s",
+        (token_id,),
+    ).fetchone()
+    if row is None or row["revoked_at"] is not None:
+        return None
+    if not hmac.compare_digest(bytes(row["secret_sha256"]), _digest(secret)):
+        return None
+    if row["stale"]:
+        # Written at most once a minute per token, so reads stay reads.
+        conn.execute("UPDATE api_token SET last_used_at = now() WHERE token_id = %s", (token_id,))
+    return Principal(token_id, row["name"], Scope(row["role"], row["bound_to"]))
+
+
+def _info(row: Any) -> TokenInfo:
+    return TokenInfo(**{k: row[k] for k in TokenInfo.__dataclass_fields__})
