@@ -17,6 +17,9 @@ from scipy import stats
 # A cohort whose units vary no more than Poisson noise would have an infinitely sharp prior; cap it
 # at the weight of this many unit-years so that a unit's own record still moves its rate.
 MAX_PRIOR_YEARS = 50.0
+# Units observed for less than this many years are shrunk but do not shape the prior: one freak
+# unit (ten faults in its first weeks) would otherwise flatten its whole cohort's prior.
+MIN_PRIOR_EXPOSURE = 0.25
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,9 @@ class ShrunkRates:
 
 def gamma_prior(counts: np.ndarray, exposure: np.ndarray) -> tuple[float, float]:
     """Method-of-moments gamma prior (shape, rate) of the per-year rates of one group of units."""
+    seasoned = exposure >= MIN_PRIOR_EXPOSURE
+    if seasoned.any():
+        counts, exposure = counts[seasoned], exposure[seasoned]
     total_exposure = float(exposure.sum())
     if total_exposure <= 0:
         return 1.0, 1.0

@@ -1,0 +1,134 @@
+"""Features as of a date: what counts, what does not, and nothing from after the date."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from scoring.policy import load_policy
+from scoring.run import Scored, score
+from tests.scoring import factories as f
+
+AS_OF = date(2023, 5, 1)
+POLICY = load_policy()
+
+
+def _score(conn: psycopg.Connection[Any], as_of: date = AS_OF) -> Scored:
+    return score(conn, as_of=as_of, policy=POLICY, expected_life_years=18.0)
+
+
+def _fleet(conn: psycopg.Connection[Any]) -> None:
+    """Twelve units in four buildings with a year of ordinary history."""
+    f.place(conn)
+    for b in range(4):
+        f.building(conn, f"B{b}")
+        for u in range(3):
+            unit_id = f"U{b}{u}"
+            f.unit(conn, unit_id, building_id=f"B{b}", installed_on=f"{2000 + 5 * b}-03-01")
+            for k in range(b + u):
+                f.fault(conn, unit_id, f.at("2023-01-01") + timedelta(days=20 * k),
+                        severity="critical" if k % 3 == 0 else "minor", entrapment=k == 1)
+            f.inspection(conn, unit_id, f.at("2022-09-01"), items=u)
+            f.maintenance(conn, unit_id, "2022-05-01", "2023-04-30", every_days=14 + 3 * u)
+
+
+def test_power_cuts_and_misuse_in_bulk_do_not_move_health(conn: psycopg.Connection[Any]) -> None:
+    _fleet(conn)
+    before = _score(conn)
+    rng = np.random.default_rng(3)
+    with conn.cursor() as cur:
+        for unit_id in before.features.unit_ids:
+            for _ in range(60):
+                when = f.at("2022-06-01") + timedelta(hours=float(rng.uniform(0, 330 * 24)))
+                code, cause = ("41", "external") if rng.random() < 0.7 else ("99", "misuse")
+                cur.execute(
+                    "INSERT INTO fault_event (event_id, unit_id, contractor_id, occurred_at, code,"
+                    " cause, severity, entrapment, passengers_trapped, ended_at)"
+                    " VALUES (gen_random_uuid(), %s, 'K1', %s, %s, %s, 'major', true, 2, %s)",
+                    (unit_id, when, code, cause, when + timedelta(hours=5)),
+                )
+    after = _score(conn)
+    np.testing.assert_array_equal(before.health.health, after.health.health)
+    np.testing.assert_array_equal(before.health.pof, after.health.pof)
+    assert list(before.flag) == list(after.flag)
+    assert after.columns["excluded_365d"].min() >= 40
+    assert before.columns["excluded_365d"].max() == 0
+
+
+def test_nothing_after_the_as_of_date_counts(conn: psycopg.Connection[Any]) -> None:
+    _fleet(conn)
+    before = _score(conn)
+    later = f.at("2023-05-02", 1)  # 01:00 China time the next day
+    for unit_id in ("U00", "U11"):
+        for k in range(5):
+            f.fault(conn, unit_id, later + timedelta(days=k), severity="critical", entrapment=True)
+        f.inspection(conn, unit_id, later, result="fail", items=6)
+        f.maintenance(conn, unit_id, "2023-05-02", "2023-06-30", every_days=3)
+    conn.execute("INSERT INTO unit_renewal (unit_id, renewed_on) VALUES ('U22', '2023-06-01')")
+    conn.execute("UPDATE unit SET renewed_on = '2023-06-01' WHERE unit_id = 'U22'")
+    conn.execute("UPDATE unit SET service_status = 'stopped' WHERE unit_id = 'U33' OR unit_id = 'U01'")
+    conn.execute(
+        "INSERT INTO unit_change (unit_id, field, old_value, new_value, changed_at, source)"
+        " VALUES ('U01', 'service_status', 'in_service', 'stopped', %s, 'test')",
+        (later,),
+    )
+    after = _score(conn)
+    for name in ("age_years", "faults_365d", "failed_inspection_open", "missed_maintenance"):
+        np.testing.assert_array_equal(before.columns[name], after.columns[name], err_msg=name)
+    np.testing.assert_array_equal(before.health.health, after.health.health)
+    assert list(before.flag) == list(after.flag)
+    # The same events do count once the date has passed.
+    moved = _score(conn, date(2023, 7, 1))
+    i = moved.features.unit_ids.index("U00")
+    assert moved.flag[i] == "stopped"
+    assert moved.columns["age_years"][moved.features.unit_ids.index("U22")] < 0.1
+    assert moved.flag[moved.features.unit_ids.index("U01")] == "stopped"
+
+
+def _power_law_times(rng: np.random.Generator, n: int, beta: float, start: datetime,
+                     window_days: float) -> list[datetime]:
+    """Event times of a power-law process given n events in the window."""
+    u = np.sort(rng.random(n))
+    return [start + timedelta(days=float(window_days * x ** (1.0 / beta))) for x in u]
+
+
+def test_crow_amsaa_beta_recovers_the_process_slope(conn: psycopg.Connection[Any]) -> None:
+    f.place(conn)
+    f.building(conn, "B1")
+    rng = np.random.default_rng(4)
+    start = f.at("2021-05-02", 0)
+    window = POLICY.section("features")["trend_window_days"]
+    for unit_id, beta in (("RISING", 2.0), ("STEADY", 1.0), ("EASING", 0.6)):
+        f.unit(conn, unit_id, building_id="B1", installed_on="2005-01-01")
+        for when in _power_law_times(rng, 400, beta, start, window):
+            f.fault(conn, unit_id, when, severity="minor")
+    scored = _score(conn)
+    got = dict(zip(scored.features.unit_ids, scored.columns["trend_beta"], strict=True))
+    # Standard error is about beta / sqrt(n) = beta / 20; allow 3.5 of them.
+    assert abs(got["RISING"] - 2.0) < 0.35
+    assert abs(got["STEADY"] - 1.0) < 0.18
+    assert abs(got["EASING"] - 0.6) < 0.11
+    trend = dict(zip(scored.features.unit_ids, scored.health.modifiers["trend"], strict=True))
+    assert trend["RISING"] > 1.0 > trend["EASING"]
+
+
+def test_open_rectification_closes_on_a_passing_reinspection(conn: psycopg.Connection[Any]) -> None:
+    f.place(conn)
+    f.building(conn, "B1")
+    f.unit(conn, "OPEN", building_id="B1")
+    f.unit(conn, "CLOSED", building_id="B1")
+    f.unit(conn, "FAILED", building_id="B1")
+    for unit_id in ("OPEN", "CLOSED"):
+        f.inspection(conn, unit_id, f.at("2023-01-10"), items=4)
+    f.inspection(conn, "CLOSED", f.at("2023-02-10"), reinspection=True)
+    f.inspection(conn, "FAILED", f.at("2022-03-01"))
+    f.inspection(conn, "FAILED", f.at("2023-03-01"), result="fail", items=7)
+    cols = _score(conn).columns
+    by = dict(zip(_score(conn).features.unit_ids, range(3), strict=True))
+    assert cols["open_rectification"][by["OPEN"]] == 4
+    assert cols["open_rectification"][by["CLOSED"]] == 0
+    assert cols["failed_inspection_open"][by["FAILED"]] == 1
+    assert cols["inspection_overdue"][by["OPEN"]] == 0
