@@ -39,6 +39,18 @@ class ItemOutcome:
     detail: str | None = None
     problems: tuple[Problem, ...] = ()
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form, as the HTTP door returns it."""
+        return {
+            "index": self.index,
+            "event_id": str(self.event_id) if self.event_id else None,
+            "kind": self.kind,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "detail": self.detail,
+            "problems": [p.as_dict() for p in self.problems],
+        }
+
 
 @dataclass
 class IngestResult:
@@ -67,6 +79,27 @@ def limits_from(settings: Settings) -> Limits:
     return Limits(settings.ingest_max_payload_bytes, timedelta(seconds=settings.ingest_future_skew))
 
 
+def _store_kind(conn: psycopg.Connection[Any], kind: str, items: list[Decoded]) -> set[Any]:
+    """Store rows of one kind; rows PostgreSQL refuses are rejected one by one, not the batch."""
+    try:
+        with conn.transaction():
+            return store_rows(conn, kind, items)
+    except (psycopg.DataError, psycopg.IntegrityError):
+        pass
+    new: set[Any] = set()
+    for item in items:
+        try:
+            with conn.transaction():
+                new |= store_rows(conn, kind, [item])
+        except (psycopg.DataError, psycopg.IntegrityError) as exc:
+            refused = exc.diag.message_primary or str(exc)
+            item.reject(
+                "schema_violation",
+                [Problem("payload", "refused", "values PostgreSQL accepts", refused)],
+            )
+    return new
+
+
 def write_batch(
     conn: psycopg.Connection[Any],
     items: Sequence[Decoded],
@@ -85,8 +118,10 @@ def write_batch(
             if item.accepted:
                 by_kind.setdefault(item.kind or "", []).append(n)
         for kind, positions in by_kind.items():
-            new = store_rows(conn, kind, [items[n] for n in positions])
+            new = _store_kind(conn, kind, [items[n] for n in positions])
             for n in positions:
+                if not items[n].accepted:
+                    continue
                 key = (items[n].event_id, items[n].occurred_at)
                 if key in new:
                     new.discard(key)

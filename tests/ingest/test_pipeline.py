@@ -138,3 +138,21 @@ def test_a_rejected_payload_keeps_its_event_id(conn: psycopg.Connection[Any]) ->
         "kind": "fault",
         "source": "mqtt",
     }
+
+
+def test_a_value_postgresql_refuses_rejects_that_message_only(
+    conn: psycopg.Connection[Any],
+) -> None:
+    _register(conn)
+    good = _msg("C1", "U1", "status", payload("status"))
+    huge = _msg(
+        "C1",
+        "U1",
+        "status",
+        orjson.dumps(payload("status")).replace(b'"trips":120345', b'"trips":1' + b"0" * 30),
+    )
+    nul = _msg("C1", "U1", "maintenance", payload("maintenance", notes="a\u0000b"))
+    result = ingest_messages(conn, [good, huge, nul], source="mqtt")
+    assert [i.outcome for i in result.items] == ["stored", "rejected", "rejected"]
+    assert dict(result.rejected) == {"schema_violation": 2}
+    assert conn.execute("SELECT count(*) AS n FROM dead_letter").fetchone() == {"n": 2}

@@ -1,0 +1,92 @@
+"""The HTTP door (``POST /v1/events``): a JSON array or NDJSON batch, with one result per item.
+
+Each item is an object with ``kind`` and ``unit_id`` (and ``contractor_id`` when an administrator
+sends on a contractor's behalf) next to the payload fields of that kind. The routing fields are
+taken out and the rest is checked exactly like an MQTT payload; rejected items are dead-lettered
+(source ``http``) with the bytes of their payload. A body that is neither a JSON array nor NDJSON
+is refused as a whole (``Invalid``), since no item in it can be told apart.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import psycopg
+
+from core.errors import Invalid, Problem
+from core.settings import get_settings
+from ingest.authorize import RegisterCache
+from ingest.decode import Decoded, Message, decode
+from ingest.pipeline import IngestResult, limits_from, write_batch
+
+ROUTING = ("kind", "unit_id", "contractor_id")
+MAX_ITEMS = 10000
+
+
+def _split(body: bytes) -> list[Any]:
+    """Items of a JSON array, or lines of NDJSON (a line that is not JSON stays as bytes)."""
+    text = body.lstrip()
+    if text.startswith(b"["):
+        try:
+            items = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            raise Invalid(
+                f"the body starts like a JSON array but is not valid JSON: {exc}"
+            ) from exc
+        if not isinstance(items, list):
+            raise Invalid("the body must be a JSON array of events or NDJSON, one event per line")
+        return items
+    out: list[Any] = []
+    for line in body.splitlines():
+        if not line.strip():
+            continue
+        try:
+            out.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            out.append(line)
+    return out
+
+
+def _item(value: Any, caller: str | None, limits: Any, now: datetime) -> Decoded:
+    if isinstance(value, bytes):
+        message = Message(None, caller, None, None, value)
+        problem = Problem("payload", "malformed_json", "one JSON object per line", repr(value[:80]))
+        return Decoded(message, contractor_id=caller).reject("malformed_json", [problem])
+    if not isinstance(value, dict):
+        message = Message(None, caller, None, None, orjson.dumps(value))
+        problem = Problem("item", "schema_violation", "an object", type(value).__name__)
+        return Decoded(message, contractor_id=caller).reject("schema_violation", [problem])
+    fields = dict(value)
+    kind, unit, named = (fields.pop(k, None) for k in ROUTING)
+    contractor = named if caller is None else caller
+    message = Message(None, contractor, unit, kind, orjson.dumps(fields))
+    if caller is not None and named is not None and named != caller:
+        problem = Problem(
+            "contractor_id", "not_maintainer", f"{caller!r} (the caller) or absent", repr(named)
+        )
+        decoded = Decoded(message, contractor_id=contractor, unit_id=unit, kind=kind)
+        return decoded.reject("not_maintainer", [problem])
+    if caller is None and named is None:
+        problem = Problem("contractor_id", "missing", "the contractor an administrator sends for")
+        return Decoded(message, unit_id=unit, kind=kind).reject("schema_violation", [problem])
+    return decode(message, limits, now)
+
+
+def ingest_http_batch(
+    conn: psycopg.Connection[Any],
+    body: bytes,
+    *,
+    contractor_id: str | None,
+    register: RegisterCache | None = None,
+    max_items: int = MAX_ITEMS,
+) -> IngestResult:
+    """Check, authorize and store a batch posted by a contractor (or by an admin when None)."""
+    items = _split(body)
+    if len(items) > max_items:
+        raise Invalid(f"at most {max_items} events per request, got {len(items)}")
+    limits = limits_from(get_settings())
+    now = datetime.now(UTC)
+    decoded = [_item(value, contractor_id, limits, now) for value in items]
+    return write_batch(conn, decoded, source="http", register=register or RegisterCache())

@@ -1,0 +1,338 @@
+"""The MQTT ingest worker: decode in the callback, batch in a writer thread, acknowledge after commit.
+
+paho's network thread calls ``_on_message``, which only decodes and enqueues. The writer thread
+takes batches (by size or age), authorizes and stores them in one transaction, and acknowledges
+each message to the broker only once that transaction has committed (``manual_ack``). A message
+the broker handed over is therefore either stored or dead-lettered, or not acknowledged and
+delivered again: a crash between commit and acknowledgement yields a duplicate, which the
+primary key absorbs and the metrics count.
+
+Acknowledgements belong to one connection: after a reconnect, messages of the old connection are
+still stored but not acknowledged (the broker re-delivers them and they count as duplicates).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+from prometheus_client import start_http_server
+
+from core import migrate
+from core.db import APP_NAME
+from core.errors import ConfigError
+from core.settings import Settings
+from ingest import metrics
+from ingest.authorize import RegisterCache
+from ingest.decode import Decoded, Message, decode
+from ingest.pipeline import IngestResult, limits_from, write_batch
+
+log = logging.getLogger(__name__)
+
+_DB_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
+_SUMMARY_EVERY = 10.0
+
+
+@dataclass(slots=True)
+class Pending:
+    """A decoded message waiting to be stored and acknowledged."""
+
+    decoded: Decoded
+    mid: int
+    qos: int
+    generation: int
+    received: float
+
+
+def broker_address(url: str) -> tuple[str, int]:
+    """Host and port of an ``mqtt://host:port`` URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+        raise ConfigError(f"broker URL must look like mqtt://host:1883, got {url!r}")
+    return parts.hostname, parts.port or 1883
+
+
+def subscription(settings: Settings) -> str:
+    """The topic filter to subscribe to, shared between workers when a group is set."""
+    if settings.ingest_shared_group:
+        return f"$share/{settings.ingest_shared_group}/{settings.ingest_topic}"
+    return settings.ingest_topic
+
+
+class Worker:
+    """One ingest worker: an MQTT session, a bounded queue and a writer thread."""
+
+    def __init__(self, settings: Settings, *, database_url: str, broker_url: str) -> None:
+        self.settings = settings
+        self.database_url = database_url
+        self.host, self.port = broker_address(broker_url)
+        self.limits = limits_from(settings)
+        self.register = RegisterCache(ttl=settings.ingest_register_refresh)
+        self.queue: queue.Queue[Pending] = queue.Queue(maxsize=settings.ingest_queue_size)
+        self.totals = IngestResult()
+        self.generation = 0
+        self.stopping = threading.Event()
+        self.stopped = threading.Event()
+        self._disconnected = threading.Event()
+        self._conn: psycopg.Connection[Any] | None = None
+        self._batch_started: float | None = None
+        self.client = self._make_client()
+        metrics.QUEUE_DEPTH.set_function(self.queue.qsize)
+        metrics.OLDEST_UNACKED.set_function(self._oldest_unacked)
+
+    # -- MQTT side: runs in paho's network thread ---------------------------------------------
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.settings
+        v5 = s.ingest_protocol == "5"
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=s.ingest_client_id,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            clean_session=None if v5 else False,
+            manual_ack=True,
+        )
+        client.reconnect_delay_set(min_delay=1, max_delay=s.ingest_reconnect_max_delay)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        return client
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            log.error("broker refused the connection: %s", reason)
+            return
+        self.generation += 1
+        metrics.CONNECTED.set(1)
+        topic = subscription(self.settings)
+        log.info(
+            "connected to %s:%d as %s (session present: %s); subscribing to %s",
+            self.host, self.port, self.settings.ingest_client_id, flags.session_present, topic,
+        )  # fmt: skip
+        if self.settings.ingest_protocol == "5":
+            client.subscribe(topic, options=SubscribeOptions(qos=1))
+        else:
+            client.subscribe(topic, qos=1)
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, codes: list[Any], _p: Any) -> None:
+        for code in codes:
+            if code.is_failure:
+                log.error("subscription refused by the broker: %s", code)
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        metrics.CONNECTED.set(0)
+        if self.stopping.is_set():
+            self._disconnected.set()
+        if not self.stopping.is_set():
+            log.warning("disconnected from the broker (%s); reconnecting", reason)
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        if self.stopping.is_set():
+            return  # not acknowledged: the broker keeps it for the next session
+        decoded = decode(
+            Message(msg.topic, None, None, None, bytes(msg.payload)), self.limits, datetime.now(UTC)
+        )
+        pending = Pending(decoded, msg.mid, msg.qos, self.generation, time.monotonic())
+        metrics.RECEIVED.inc()
+        while not self.stopping.is_set():
+            try:
+                self.queue.put(pending, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def _connect_properties(self) -> Properties | None:
+        if self.settings.ingest_protocol != "5":
+            return None
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.settings.ingest_session_expiry
+        props.ReceiveMaximum = self.settings.ingest_receive_maximum
+        return props
+
+    # -- database side: runs in the writer thread ---------------------------------------------
+
+    def _oldest_unacked(self) -> float:
+        started = self._batch_started
+        if started is None:
+            with self.queue.mutex:
+                started = self.queue.queue[0].received if self.queue.queue else None
+        return time.monotonic() - started if started is not None else 0.0
+
+    def _collect(self) -> list[Pending]:
+        """The next batch: waits for a first message, then up to the size or the time limit."""
+        batch: list[Pending] = []
+        size, wait = self.settings.ingest_batch_size, self.settings.ingest_batch_max_wait
+        try:
+            first = self.queue.get(timeout=0.2)
+        except queue.Empty:
+            return batch
+        batch.append(first)
+        self._batch_started = first.received
+        deadline = time.monotonic() + wait
+        while len(batch) < size:
+            try:
+                batch.append(self.queue.get_nowait())
+            except queue.Empty:
+                left = deadline - time.monotonic()
+                if left <= 0 or self.stopping.is_set():
+                    break
+                try:
+                    batch.append(self.queue.get(timeout=min(left, 0.05)))
+                except queue.Empty:
+                    continue
+        return batch
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(
+                self.database_url, autocommit=True, application_name=f"{APP_NAME}-ingest"
+            )
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
+        self._conn = None
+
+    def _write(self, batch: list[Pending]) -> IngestResult | None:
+        """Store a batch, retrying database outages with backoff; None if shutdown gave up."""
+        delay, gave_up_at = 0.5, None
+        while True:
+            try:
+                return write_batch(
+                    self._connection(),
+                    [p.decoded for p in batch],
+                    source="mqtt",
+                    register=self.register,
+                )
+            except _DB_ERRORS as exc:
+                metrics.DB_ERRORS.inc()
+                self._drop_connection()
+                log.warning(
+                    "database unavailable (%s); retrying %d messages in %.1fs",
+                    exc,
+                    len(batch),
+                    delay,
+                )
+            if self.stopping.is_set():
+                gave_up_at = gave_up_at or time.monotonic() + 10
+                if time.monotonic() > gave_up_at:
+                    log.error(
+                        "shutting down with %d messages unstored and unacknowledged", len(batch)
+                    )
+                    return None
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    def _acknowledge(self, batch: list[Pending]) -> None:
+        generation = self.generation
+        for p in batch:
+            if p.qos > 0 and p.generation == generation:
+                self.client.ack(p.mid, p.qos)
+        metrics.ACKED.inc(len(batch))
+
+    def _writer(self) -> None:
+        last_summary = time.monotonic()
+        while not (self.stopping.is_set() and self.queue.empty()):
+            batch = self._collect()
+            if batch:
+                started = time.perf_counter()
+                result = self._write(batch)
+                if result is None:
+                    break
+                self._acknowledge(batch)
+                metrics.record(result, time.perf_counter() - started, len(batch))
+                self.totals.add(result)
+            self._batch_started = None
+            if time.monotonic() - last_summary > _SUMMARY_EVERY:
+                last_summary = time.monotonic()
+                self._log_summary()
+        self._log_summary()
+        self.stopped.set()
+
+    def _log_summary(self) -> None:
+        t = self.totals
+        log.info(
+            "ingest totals: stored %d, duplicates %d, rejected %d, queue %d",
+            t.stored, t.duplicates, sum(t.rejected.values()), self.queue.qsize(),
+            extra={"stored": t.stored, "duplicates": t.duplicates, "rejected": dict(t.rejected)},
+        )  # fmt: skip
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def _prepare_database(self) -> None:
+        """Make sure this year's and next year's partitions exist (plain PostgreSQL mode)."""
+        delay = 0.5
+        while not self.stopping.is_set():
+            try:
+                conn = self._connection()
+                mode = conn.execute(
+                    "SELECT value FROM liftwatch_meta WHERE key = 'mode'"
+                ).fetchone()
+                if mode is None:
+                    raise ConfigError(
+                        "the database has no liftwatch schema; run `liftwatch db upgrade`"
+                    )
+                if mode[0] == "postgres":
+                    migrate.ensure_partitions(conn)
+                return
+            except _DB_ERRORS as exc:
+                self._drop_connection()
+                log.warning("database unavailable at start (%s); retrying in %.1fs", exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    def stop(self, *_args: Any) -> None:
+        """Stop taking messages; the writer stores and acknowledges what it holds, then exits."""
+        self.stopping.set()
+
+    def run(self, *, install_signals: bool = True) -> int:
+        """Consume until SIGTERM/SIGINT (or ``stop()``); return an exit code."""
+        if install_signals:
+            signal.signal(signal.SIGTERM, self._signal)
+            signal.signal(signal.SIGINT, self._signal)
+        self._prepare_database()
+        if self.settings.ingest_metrics_port:
+            start_http_server(self.settings.ingest_metrics_port)
+            log.info("metrics on http://0.0.0.0:%d/metrics", self.settings.ingest_metrics_port)
+        writer = threading.Thread(target=self._writer, name="ingest-writer", daemon=True)
+        writer.start()
+        session: dict[str, Any] = {}
+        if self.settings.ingest_protocol == "5":
+            session = {"clean_start": False, "properties": self._connect_properties()}
+        self.client.connect_async(
+            self.host, self.port, keepalive=self.settings.ingest_keepalive, **session
+        )
+        self.client.loop_start()
+        try:
+            self.stopping.wait()
+            writer.join()
+        finally:
+            # Let the network thread send the last acknowledgements before it stops.
+            self.client.disconnect()
+            self._disconnected.wait(timeout=5)
+            self.client.loop_stop()
+            self._drop_connection()
+        log.info("ingest worker stopped")
+        return 0
+
+    def _signal(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s: flushing, committing and acknowledging", signal.Signals(signum).name)
+        self.stop()

@@ -1,0 +1,115 @@
+"""The MQTT worker against a real Mosquitto and PostgreSQL: every message accounted for."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import paho.mqtt.client as mqtt
+import psycopg
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from core.settings import Settings
+from ingest.worker import Worker, broker_address
+from tests.ingest.factories import T0, add_register, payload
+from tests.ingest.factories import mqtt as message
+from tests.ingest.mqtt_support import broker_limits, counts, publish, wait_for
+from tests.support.servers import Mosquitto
+
+END = T0 + timedelta(days=30)
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Any:
+    server = Mosquitto(tmp_path / "mosquitto", extra_conf=broker_limits()).start()
+    yield server
+    server.stop()
+
+
+def _pending_for(url: str, client_id: str) -> int:
+    """Messages the broker still holds for a session: it re-sends them when the client returns."""
+    host, port = broker_address(url)
+    got: list[int] = []
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    client.on_message = lambda *_: got.append(1)
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 60
+    client.connect(host, port, clean_start=False, properties=props)
+    client.loop_start()
+    time.sleep(1.5)
+    client.disconnect()
+    client.loop_stop()
+    return len(got)
+
+
+def test_a_mixed_stream_is_stored_once_and_every_bad_message_dead_lettered(
+    conn: psycopg.Connection[Any], db_url: str, broker: Mosquitto
+) -> None:
+    add_register(conn, {"U1": [("C1", T0 - timedelta(days=365), None)],
+                        "U2": [("C1", T0 - timedelta(days=365), END), ("C2", END, None)]})  # fmt: skip
+    rng = random.Random(7)
+    valid = [
+        message("C1", "U1", "status", payload("status", at=T0 + timedelta(seconds=n)))
+        for n in range(1500)
+    ]
+    valid += [message("C1", "U1", kind, payload(kind, at=T0 - timedelta(days=n))) for n, kind in
+              enumerate(("fault", "inspection", "maintenance"), start=1)]  # fmt: skip
+    valid.append(message("C2", "U2", "fault", payload("fault", at=END + timedelta(hours=1))))
+    duplicates = rng.sample(valid, 150)
+    bad = [
+        ("liftwatch/v1/C1/U1/fault", b"{not json"),
+        message("C1", "U1", "fault", payload("fault", code="ZZ")),
+        ("liftwatch/v1/C1/U1/elevator", orjson.dumps(payload("fault"))),
+        ("liftwatch/v1/C1/U1", orjson.dumps(payload("fault"))),
+        ("liftwatch/v1/C 1/U1/fault", orjson.dumps(payload("fault"))),
+        message("C1", "U404", "fault", payload("fault")),
+        message("C1", "U2", "fault", payload("fault", at=END + timedelta(days=1))),
+        message("C1", "U1", "fault", payload("fault", at=datetime.now(UTC) + timedelta(days=1))),
+        message(
+            "C1", "U1", "fault", payload("fault", description="x" * 1900) | {"pad": "y" * 70000}
+        ),
+    ]
+    stream = valid + duplicates + bad
+    rng.shuffle(stream)  # out of order in time and kinds interleaved
+
+    settings = Settings(
+        database_url=db_url, broker_url=broker.url, ingest_client_id="t-mixed",
+        ingest_metrics_port=0, ingest_batch_size=200, ingest_batch_max_wait=0.05,
+    )  # fmt: skip
+    worker = Worker(settings, database_url=db_url, broker_url=broker.url)
+    runner = threading.Thread(target=worker.run, kwargs={"install_signals": False})
+    runner.start()
+    try:
+        wait_for(lambda: worker.generation > 0, timeout=10, what="worker connected")
+        time.sleep(0.3)  # subscription in place
+        publish(broker.url, stream)
+        wait_for(
+            lambda: worker.totals.total >= len(stream), timeout=30, what="every message written"
+        )
+    finally:
+        worker.stop()
+        runner.join(timeout=30)
+    assert not runner.is_alive()
+
+    assert worker.totals.stored == len(valid)
+    assert worker.totals.duplicates == len(duplicates)
+    assert dict(worker.totals.rejected) == {
+        "malformed_json": 1, "schema_violation": 1, "unknown_kind": 1, "bad_topic": 2,
+        "unknown_unit": 1, "not_maintainer": 1, "future_timestamp": 1, "oversized": 1,
+    }  # fmt: skip
+    assert counts(db_url) == {
+        "fault": 2,
+        "inspection": 1,
+        "maintenance": 1,
+        "status": 1500,
+        "dead": 9,
+    }
+    assert _pending_for(broker.url, "t-mixed") == 0, "every message was acknowledged"
