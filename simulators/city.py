@@ -1,0 +1,227 @@
+"""The `city` scenario: a synthetic district of N units generated from the parameters in
+scenarios/city.yaml, the same for the same seed."""
+
+from __future__ import annotations
+
+import bisect
+from datetime import date, timedelta
+from itertools import accumulate
+from typing import Any
+
+import numpy as np
+
+from simulators.scenario import Hidden, Renewal, Scenario, UnitSpec, _as_date
+
+_SYLLABLES = "安和康宁华兴福顺丰泰祥瑞嘉景清明翠园春晖博雅新旭永德"
+_COMMUNITY_SUFFIX = ("小区", "园", "里", "苑", "家园", "花园")
+_WORK_UNITS = ("某机械厂", "某研究院", "某大学", "某医院", "某局", "某公司")
+
+
+def generate_city(spec: dict[str, Any]) -> Scenario:
+    """A district of spec['units'] units across street offices, compounds and buildings."""
+    n_units = int(spec["units"])
+    if n_units < 1:
+        raise ValueError("a city needs at least one unit")
+    rng = np.random.default_rng(int(spec["seed"]))
+    register_date = _as_date(spec["register_date"])
+    district = spec["district"]
+    n_offices = max(1, round(n_units / float(spec["units_per_street_office"])))
+    contractors = _contractors(spec, rng, n_units)
+    makers = spec["manufacturers"]
+    maker_p = np.array([m["share"] for m in makers], dtype=float)
+    maker_p /= maker_p.sum()
+    types = spec["compound_types"]
+    type_names = list(types)
+    type_p = np.array([types[t]["share"] for t in type_names], dtype=float)
+    type_p /= type_p.sum()
+
+    units: list[UnitSpec] = []
+    n_community = 0
+    n_building = 0
+    while len(units) < n_units:
+        n_community += 1
+        kind = type_names[_pick(rng, type_p)]
+        shape = types[kind]
+        office_no = int(rng.integers(1, n_offices + 1))
+        community = {
+            "district_id": str(district["id"]),
+            "district": district["name"],
+            "street_office_id": f"{district['id']}-S{office_no:03d}",
+            "street_office": _name(office_no, 7) + "街道",
+            "community_id": f"{district['id']}-C{n_community:05d}",
+            "community": _name(n_community, 13)
+            + _COMMUNITY_SUFFIX[n_community % len(_COMMUNITY_SUFFIX)],
+        }
+        year_built = _year(rng, shape["built"], spec["built_weights"])
+        age = register_date.year - year_built
+        contractor = contractors[int(rng.integers(len(contractors)))]
+        fund_p = spec["fund_status"]["old" if age >= 15 else "young"]
+        property_unit = (
+            f"{community['community']}业主"
+            if rng.random() < 0.6
+            else _WORK_UNITS[int(rng.integers(len(_WORK_UNITS)))]
+        )
+        for b in range(int(rng.integers(shape["buildings"][0], shape["buildings"][1] + 1))):
+            if len(units) >= n_units:
+                break
+            n_building += 1
+            floors = int(rng.integers(shape["floors"][0], shape["floors"][1] + 1))
+            per_floor = int(
+                rng.integers(shape["flats_per_floor"][0], shape["flats_per_floor"][1] + 1)
+            )
+            households = floors * per_floor
+            fund = list(fund_p)[_pick(rng, fund_p.values())]
+            building = {
+                **community,
+                "building_id": f"{district['id']}-B{n_building:06d}",
+                "building": f"{b + 1}号楼",
+                "floors": floors,
+                "households": households,
+                "residents": int(households * rng.uniform(2.2, 3.0)),
+                "elderly_share": round(
+                    float(np.clip(rng.normal(0.12 + 0.012 * age, 0.08), 0.03, 0.9)), 3
+                ),
+                "year_built": year_built,
+                "property_unit": property_unit,
+                "fund_status": fund,
+                "fund_balance": _balance(rng, fund, households),
+            }
+            counts = shape["units_per_building"]
+            n_here = int(list(counts)[_pick(rng, counts.values())])
+            for _ in range(min(n_here, n_units - len(units))):
+                units.append(
+                    _unit(
+                        spec,
+                        rng,
+                        building,
+                        len(units) + 1,
+                        n_here,
+                        kind,
+                        contractor,
+                        makers,
+                        maker_p,
+                        register_date,
+                    )
+                )
+    return Scenario(
+        name="city",
+        units=units,
+        register_date=register_date,
+        inspection_body=spec["inspection_body"],
+        meta={"seed": int(spec["seed"]), "units": n_units, "contractors": contractors},
+    )
+
+
+def _unit(
+    spec: dict[str, Any],
+    rng: np.random.Generator,
+    building: dict[str, Any],
+    number: int,
+    in_building: int,
+    kind: str,
+    contractor: dict[str, Any],
+    makers: list[dict[str, Any]],
+    maker_p: np.ndarray,
+    register_date: date,
+) -> UnitSpec:
+    shape = spec["compound_types"][kind]
+    if "retrofit" in shape:
+        year = int(rng.integers(shape["retrofit"][0], shape["retrofit"][1] + 1))
+        installed = _day_in(rng, year)
+        model, load, speed = "加装电梯-630kg", 630, 1.0
+    else:
+        installed = _day_in(rng, building["year_built"]) + timedelta(days=int(rng.integers(0, 300)))
+        model, load, speed = (
+            ("TKJ1000/1.75", 1000, 1.75) if building["floors"] > 11 else ("TKJ800/1.5", 800, 1.5)
+        )
+    installed = min(installed, register_date - timedelta(days=30))
+    maker = makers[_pick(rng, maker_p)]
+    renewals = _renewals(spec["renewal"], rng, installed, register_date)
+    since_span = max(1, (register_date - installed).days - 365)
+    facts = {
+        **building,
+        "unit_id": f"{building['district_id']}-U{number:07d}",
+        "registration_code": f"REG-{building['district_id']}-{number:07d}",
+        "manufacturer": maker["name"],
+        "model": model,
+        "installed_on": installed,
+        "rated_load_kg": load,
+        "rated_speed_mps": speed,
+        "stops": building["floors"],
+        "drive_type": "traction",
+        "contractor_id": contractor["id"],
+        "contractor": contractor["name"],
+        "contractor_since": installed + timedelta(days=int(rng.integers(0, since_span))),
+    }
+    lo, hi = spec["trips_per_household_day"]
+    hidden = Hidden(
+        frailty=float(rng.lognormal(0.0, spec["frailty_sigma"])),
+        trips_per_day=building["households"] * float(rng.uniform(lo, hi)) / in_building,
+        manufacturer_factor=float(maker["factor"]),
+        miss_rate=contractor["miss_rate"],
+        inspection_day=(int(rng.integers(1, 13)), int(rng.integers(1, 29))),
+    )
+    return UnitSpec(
+        facts=facts, renewals=renewals, hidden=hidden, inspection_body=spec["inspection_body"]
+    )
+
+
+def _contractors(
+    spec: dict[str, Any], rng: np.random.Generator, n_units: int
+) -> list[dict[str, Any]]:
+    params = spec["contractors"]
+    count = max(int(params["min_count"]), round(n_units * params["count_per_10000_units"] / 10000))
+    lo, hi = params["miss_rate"]
+    district = spec["district"]["id"]
+    return [
+        {
+            "id": f"{district}-WB{i + 1:03d}",
+            "name": f"{_name(i + 3, 5)}电梯维保有限公司",
+            "miss_rate": round(float(rng.uniform(lo, hi)), 3),
+        }
+        for i in range(count)
+    ]
+
+
+def _renewals(
+    params: dict[str, Any], rng: np.random.Generator, installed: date, register_date: date
+) -> tuple[Renewal, ...]:
+    age_years = (register_date - installed).days / 365.25
+    if age_years < params["min_age"] or rng.random() >= params["probability"]:
+        return ()
+    at = float(rng.uniform(*params["at_age"]))
+    on = installed + timedelta(days=int(min(at, age_years - 0.1) * 365.25))
+    if rng.random() < params["overhaul_share"]:
+        return (Renewal(on=on, kind="overhaul"),)
+    return (Renewal(on=on, kind="renewal"),)
+
+
+def _pick(rng: np.random.Generator, weights: Any) -> int:
+    """Index drawn with the given weights (much faster than Generator.choice for one draw)."""
+    cum = list(accumulate(float(w) for w in weights))
+    return min(bisect.bisect_right(cum, rng.random() * cum[-1]), len(cum) - 1)
+
+
+def _year(rng: np.random.Generator, span: list[int], weights: dict[int, float]) -> int:
+    years = np.arange(span[0], span[1] + 1)
+    w = np.array([weights.get(int(y) // 10 * 10, 0.1) for y in years], dtype=float)
+    return int(years[_pick(rng, w)])
+
+
+def _day_in(rng: np.random.Generator, year: int) -> date:
+    return date(year, 1, 1) + timedelta(days=int(rng.integers(0, 365)))
+
+
+def _balance(rng: np.random.Generator, fund: str, households: int) -> float | None:
+    if fund == "funded":
+        return round(float(households * rng.uniform(2000, 6000)), 2)
+    if fund == "insufficient":
+        return round(float(households * rng.uniform(50, 800)), 2)
+    return None
+
+
+def _name(number: int, stride: int) -> str:
+    n = len(_SYLLABLES)
+    first = _SYLLABLES[(number * stride) % n]
+    second = _SYLLABLES[(number * stride // n + number) % n]
+    return first + second
