@@ -95,7 +95,10 @@ insp AS (
            max(e.occurred_at) FILTER (WHERE e.result = 'fail') AS last_failed_at,
            count(*) FILTER (WHERE e.result = 'fail'
                             AND e.occurred_at >= u.t - %(failed_days)s * interval '1 day')
-               AS failed_inspections_3y
+               AS failed_inspections_3y,
+           count(*) FILTER (WHERE NOT e.reinspection AND (e.result <> 'pass' OR e.rectification_items > 0)
+                            AND e.occurred_at >= u.t - %(failed_days)s * interval '1 day')
+               AS defect_inspections_3y
     FROM inspection_event e
     JOIN u USING (unit_id)
     WHERE e.occurred_at < u.t
@@ -109,6 +112,15 @@ last_insp AS (
     WHERE e.occurred_at < u.t
     ORDER BY e.unit_id, e.occurred_at DESC
 ),
+last_periodic AS (
+    SELECT DISTINCT ON (e.unit_id) e.unit_id, e.rectification_items AS last_defects,
+           (SELECT count(*) FROM jsonb_array_elements(e.defects) AS defect(item)
+            WHERE defect.item->>'severity' IN ('major', 'critical')) AS last_serious_defects
+    FROM inspection_event e
+    JOIN u USING (unit_id)
+    WHERE e.occurred_at < u.t AND NOT e.reinspection
+    ORDER BY e.unit_id, e.occurred_at DESC
+),
 visits AS (
     SELECT e.unit_id, e.occurred_at,
            extract(epoch FROM e.occurred_at - lag(e.occurred_at, 1, w.start)
@@ -120,7 +132,7 @@ visits AS (
 ),
 maint AS (
     SELECT unit_id, count(*) AS visits_365d, max(occurred_at) AS last_visit_at,
-           sum(greatest(ceil(gap_days / %(visit_days)s) - 1, 0)) AS missed_between
+           sum(greatest(round(gap_days / %(visit_days)s) - 1, 0)) AS missed_between
     FROM visits
     GROUP BY unit_id
 ),
@@ -169,6 +181,9 @@ SELECT u.unit_id, u.manufacturer, u.building_id,
        CASE WHEN li.result = 'pass_after_rectification' OR (li.reinspection AND li.result = 'pass')
             THEN 0 ELSE coalesce(li.rectification_items, 0) END AS open_rectification,
        coalesce(i.failed_inspections_3y, 0) AS failed_inspections_3y,
+       coalesce(i.defect_inspections_3y, 0) AS defect_inspections_3y,
+       coalesce(lp.last_defects, 0) AS last_defects,
+       coalesce(lp.last_serious_defects, 0) AS last_serious_defects,
        i.last_failed_at,
        u.d - (li.occurred_at AT TIME ZONE 'Asia/Shanghai')::date AS days_since_inspection,
        i.certificate_expiry,
@@ -177,8 +192,8 @@ SELECT u.unit_id, u.manufacturer, u.building_id,
        CASE WHEN m.unit_id IS NULL
             THEN floor(extract(epoch FROM u.t - greatest(u.t - interval '365 days', u.age_from_t))
                        / 86400.0 / %(visit_days)s)
-            ELSE m.missed_between + greatest(ceil(extract(epoch FROM u.t - m.last_visit_at)
-                                                  / 86400.0 / %(visit_days)s) - 1, 0)
+            ELSE m.missed_between + greatest(round(extract(epoch FROM u.t - m.last_visit_at)
+                                                   / 86400.0 / %(visit_days)s) - 1, 0)
        END AS missed_maintenance,
        CASE WHEN s.trip_days >= 1 THEN s.trips / s.trip_days END AS trips_per_day,
        s.last_seen_at,
@@ -194,6 +209,7 @@ LEFT JOIN bld USING (building_id)
 LEFT JOIN f USING (unit_id)
 LEFT JOIN insp i USING (unit_id)
 LEFT JOIN last_insp li USING (unit_id)
+LEFT JOIN last_periodic lp USING (unit_id)
 LEFT JOIN maint m USING (unit_id)
 LEFT JOIN status s USING (unit_id)
 ORDER BY u.unit_id
@@ -220,6 +236,9 @@ NUMERIC = (
     "failed_inspection_open",
     "open_rectification",
     "failed_inspections_3y",
+    "defect_inspections_3y",
+    "last_defects",
+    "last_serious_defects",
     "days_since_inspection",
     "days_to_certificate_expiry",
     "visits_365d",

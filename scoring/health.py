@@ -28,6 +28,8 @@ CONDITION_FACTORS = (
     "entrapments",
     "trend",
     "rectification",
+    "inspection_findings",
+    "repeated_findings",
     "recent_failed_inspection",
 )
 RELIABILITY_FACTORS = ("inspection_overdue", "missed_maintenance")
@@ -99,6 +101,8 @@ def health_scores(
     rect = mods["rectification"]
     ent = mods["entrapments"]
     miss = mods["missed_maintenance"]
+    finds = mods["inspection_findings"]
+    repeat = mods["repeated_findings"]
     modifiers = {
         "fault_rate": _clip_power(faults.rate / fleet_fault, mods["fault_rate"]),
         "serious_rate": _clip_power(serious.rate / fleet_serious, mods["serious_rate"]),
@@ -112,6 +116,19 @@ def health_scores(
             1.0,
         ),
         "rectification": _per_unit(cols["open_rectification"], rect["per_item"], rect["max"]),
+        "inspection_findings": np.minimum(
+            1.0
+            + finds["per_item"] * np.nan_to_num(cols["last_defects"])
+            + finds["per_serious_item"] * np.nan_to_num(cols["last_serious_defects"]),
+            finds["max"],
+        ),
+        "repeated_findings": np.where(
+            cols["defect_inspections_3y"] >= repeat["min_inspections"],
+            np.minimum(
+                1.0 + repeat["per_inspection"] * cols["defect_inspections_3y"], repeat["max"]
+            ),
+            1.0,
+        ),
         "recent_failed_inspection": np.where(
             (cols["failed_inspections_3y"] > 0) & (cols["failed_inspection_open"] < 1),
             recent_fail["value"],

@@ -122,6 +122,24 @@ def _modifier_text(
         if n == 0:
             return None
         return (n, f"{n}项整改尚未复检合格", f"{n} rectification items not yet re-inspected")
+    if name == "inspection_findings":
+        n, serious = _n(c["last_defects"]), _n(c["last_serious_defects"])
+        if n == 0 and serious == 0:
+            return None
+        return (
+            n,
+            f"上次定期检验发现{n}项需整改问题（其中严重{serious}项）",
+            f"last periodic inspection found {n} items needing rectification ({serious} major or critical)",
+        )
+    if name == "repeated_findings":
+        if hs.modifiers[name][i] == 1.0:
+            return None
+        n = _n(c["defect_inspections_3y"])
+        return (
+            n,
+            f"近3年{n}次定期检验发现问题",
+            f"defects found at {n} periodic inspections in 3 years",
+        )
     if name == "recent_failed_inspection":
         if hs.modifiers[name][i] == 1.0:
             return None

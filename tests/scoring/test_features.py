@@ -29,8 +29,13 @@ def _fleet(conn: psycopg.Connection[Any]) -> None:
             unit_id = f"U{b}{u}"
             f.unit(conn, unit_id, building_id=f"B{b}", installed_on=f"{2000 + 5 * b}-03-01")
             for k in range(b + u):
-                f.fault(conn, unit_id, f.at("2023-01-01") + timedelta(days=20 * k),
-                        severity="critical" if k % 3 == 0 else "minor", entrapment=k == 1)
+                f.fault(
+                    conn,
+                    unit_id,
+                    f.at("2023-01-01") + timedelta(days=20 * k),
+                    severity="critical" if k % 3 == 0 else "minor",
+                    entrapment=k == 1,
+                )
             f.inspection(conn, unit_id, f.at("2022-09-01"), items=u)
             f.maintenance(conn, unit_id, "2022-05-01", "2023-04-30", every_days=14 + 3 * u)
 
@@ -69,7 +74,9 @@ def test_nothing_after_the_as_of_date_counts(conn: psycopg.Connection[Any]) -> N
         f.maintenance(conn, unit_id, "2023-05-02", "2023-06-30", every_days=3)
     conn.execute("INSERT INTO unit_renewal (unit_id, renewed_on) VALUES ('U22', '2023-06-01')")
     conn.execute("UPDATE unit SET renewed_on = '2023-06-01' WHERE unit_id = 'U22'")
-    conn.execute("UPDATE unit SET service_status = 'stopped' WHERE unit_id = 'U33' OR unit_id = 'U01'")
+    conn.execute(
+        "UPDATE unit SET service_status = 'stopped' WHERE unit_id = 'U33' OR unit_id = 'U01'"
+    )
     conn.execute(
         "INSERT INTO unit_change (unit_id, field, old_value, new_value, changed_at, source)"
         " VALUES ('U01', 'service_status', 'in_service', 'stopped', %s, 'test')",
@@ -88,8 +95,9 @@ def test_nothing_after_the_as_of_date_counts(conn: psycopg.Connection[Any]) -> N
     assert moved.flag[moved.features.unit_ids.index("U01")] == "stopped"
 
 
-def _power_law_times(rng: np.random.Generator, n: int, beta: float, start: datetime,
-                     window_days: float) -> list[datetime]:
+def _power_law_times(
+    rng: np.random.Generator, n: int, beta: float, start: datetime, window_days: float
+) -> list[datetime]:
     """Event times of a power-law process given n events in the window."""
     u = np.sort(rng.random(n))
     return [start + timedelta(days=float(window_days * x ** (1.0 / beta))) for x in u]

@@ -1,0 +1,81 @@
+"""The Daoxiangyuan West case on the simulated seed-cases scenario, scored as of 2023-05-01."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import orjson
+import psycopg
+import pytest
+
+from core.register import import_rows
+from core.scope import ADMIN, Scope
+from ingest.pipeline import Message, ingest_messages
+from scoring import queries
+from scoring.policy import load_policy
+from scoring.run import run
+from simulators.model import simulate
+from simulators.scenario import load_scenario
+
+AS_OF = date(2023, 5, 1)
+DXYX = [f"DXYX-0{b}-{n}" for b in (2, 4, 5, 7) for n in (1, 2)]
+FAILED = {"DXYX-02-1", "DXYX-05-1", "DXYX-07-2"}
+
+
+@pytest.fixture
+def seed_run(conn: psycopg.Connection[Any]) -> int:
+    """The seed-cases scenario loaded through the register importer and ingestion, then scored."""
+    scenario = load_scenario("seed-cases")
+    import_rows(conn, scenario.register_rows(date(2023, 4, 30)), source="seed-cases")
+    sim = simulate(scenario, start=date(2018, 1, 1), end=date(2023, 5, 2), seed=1)
+    batch = [
+        Message(None, e.contractor_id, e.unit_id, e.kind, orjson.dumps(e.payload))
+        for e in sim.events()
+    ]
+    result = ingest_messages(conn, batch, source="file")
+    assert result.stored > 1000
+    assert not result.rejected
+    return run(conn, as_of=AS_OF, policy=load_policy(), expected_life_years=18.0)
+
+
+def test_daoxiangyuan_west_is_flagged_failed_units_first(
+    conn: psycopg.Connection[Any], seed_run: int
+) -> None:
+    page = queries.ranking(conn, scope=ADMIN, run_id=seed_run, community_id="DXYX", limit=20)
+    ranked = [item["unit_id"] for item in page.items]
+    for item in page.items:
+        print(
+            item["rank"],
+            item["unit_id"],
+            item["flag"],
+            item["flag_rule"],
+            round(item["health"], 2),
+            [r["en"] for r in item["reasons"]],
+        )
+    assert sorted(ranked) == sorted(DXYX)
+    assert {i["flag"] for i in page.items} <= {"stopped", "replace_or_overhaul"}
+    assert set(ranked[:3]) == FAILED
+    whole = queries.ranking(conn, scope=ADMIN, run_id=seed_run, limit=3)
+    assert {i["unit_id"] for i in whole.items} == FAILED
+    for unit_id in FAILED:
+        found = queries.explanation(conn, scope=ADMIN, unit_id=unit_id)
+        assert found is not None
+        assert found["flag"] == "stopped"
+        en = " | ".join(f["en"] for f in found["factors"])
+        zh = " | ".join(f["zh"] for f in found["factors"])
+        assert "17 years since last renewal" in en
+        assert "距上次大修改造已17年" in zh
+        assert "failed periodic inspection on 2023-04-12" in en
+        assert "2023-04-12定期检验不合格" in zh
+
+
+def test_explanations_stay_inside_the_scope(conn: psycopg.Connection[Any], seed_run: int) -> None:
+    haidian = Scope("bureau", "110108")
+    changping = Scope("bureau", "110114")
+    assert queries.explanation(conn, scope=haidian, unit_id="DXYX-02-1") is not None
+    assert queries.explanation(conn, scope=changping, unit_id="DXYX-02-1") is None
+    assert queries.score_history(conn, scope=changping, unit_id="DXYX-02-1") == []
+    page = queries.ranking(conn, scope=changping, run_id=seed_run, limit=100)
+    assert page.items
+    assert all(i["district_id"] == "110114" for i in page.items)
