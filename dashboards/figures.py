@@ -267,6 +267,7 @@ def waterfall(factors: Any, lang: Lang, *, total_label: str | None = None) -> go
             x=[p.label for p in parts] + [total_label or t(lang, "col.risk")],
             y=[p.contribution for p in parts] + [0.0],
             text=[p.reason for p in parts] + [""],
+            textposition="none",
             hovertemplate="%{x}: %{y:.3f}<br>%{text}<extra></extra>",
             increasing={"marker": {"color": "#d62728"}},
             decreasing={"marker": {"color": "#2ca02c"}},

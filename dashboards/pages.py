@@ -6,7 +6,7 @@ answers 404 for both, so the two look the same.
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from core.scope import Scope
 from dashboards import data, figures
@@ -395,12 +395,13 @@ def not_found(lang: Lang) -> str:
     return page(lang=lang, title="404", body=body, path=f"{BASE}/")
 
 
-def sign_in(lang: Lang, *, invalid: bool = False) -> str:
-    """The form that takes an access token."""
+def sign_in(lang: Lang, *, invalid: bool = False, next_path: str | None = None) -> str:
+    """The form that takes an access token, then goes on to ``next_path``."""
     error = f'<p class="error">{esc(t(lang, "sign_in.invalid"))}</p>' if invalid else ""
+    action = f"{BASE}/sign-in" + (f"?{urlencode({'next': next_path})}" if next_path else "")
     body = Markup(
         f"{error}<p>{esc(t(lang, 'sign_in.help'))}</p>"
-        f'<form class="signin" method="post" action="{BASE}/sign-in">'
+        f'<form class="signin" method="post" action="{esc(action)}">'
         f'<label>{esc(t(lang, "sign_in.token"))} <input name="token" type="password" autocomplete="off" required></label>'
         f'<button type="submit">{esc(t(lang, "sign_in.submit"))}</button></form>'
     )

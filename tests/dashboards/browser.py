@@ -1,0 +1,154 @@
+"""A real headless Chromium (Debian's package, never a downloaded one) and the app under uvicorn.
+
+The browser records every JavaScript error, console error, failed request and HTTP error, so a
+test can demand a page loaded cleanly.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = Path(os.environ.get("LIFTWATCH_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+INSTALL_HINT = "apt-get update && apt-get install -y chromium"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve_app(database_url: str, log_path: Path) -> Iterator[str]:
+    """The API app under uvicorn on a free port, against ``database_url``; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "LIFTWATCH_DATABASE_URL": database_url, "LIFTWATCH_LOG_LEVEL": "WARNING"}
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_ready(base, proc, log_path)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"uvicorn exited: {log_path.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the app did not become ready: {log_path.read_text(errors='replace')}")
+
+
+@dataclass
+class Problems:
+    """Everything that went wrong while a page loaded."""
+
+    items: list[str] = field(default_factory=list)
+
+    def watch(self, page: Any) -> None:
+        """Record JavaScript errors, console errors, failed requests and HTTP errors of a page."""
+        page.on("pageerror", lambda exc: self.items.append(f"pageerror: {exc}"))
+        page.on(
+            "console",
+            lambda msg: (
+                self.items.append(f"console {msg.type}: {msg.text}")
+                if msg.type == "error"
+                else None
+            ),
+        )
+        page.on(
+            "requestfailed",
+            lambda req: self.items.append(f"request failed: {req.url} {req.failure}"),
+        )
+        page.on(
+            "response",
+            lambda res: (
+                self.items.append(f"HTTP {res.status}: {res.url}") if res.status >= 400 else None
+            ),
+        )
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Chromium browser driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def sign_in(context: Any, base: str, token: str, *, lang: str = "en") -> Any:
+    """Sign in through the form like a person would; returns the page, left where it landed."""
+    page = context.new_page()
+    page.goto(f"{base}/dashboards/sign-in?lang={lang}")
+    page.fill("input[name=token]", token)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    return page
+
+
+def wait_for_figures(page: Any) -> int:
+    """Wait until every plotly figure on the page has drawn; return how many there are."""
+    count = int(page.locator("[data-figure]").count())
+    if count:
+        page.wait_for_function(
+            "n => document.querySelectorAll('[data-figure] .main-svg').length >= n",
+            arg=count,
+            timeout=20_000,
+        )
+    return count
