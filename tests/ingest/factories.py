@@ -10,6 +10,7 @@ import orjson
 import psycopg
 
 from core.contracts import topic_for
+from ingest.decode import Message
 
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -84,3 +85,9 @@ def mqtt(contractor: str, unit: str, kind: str, body: dict[str, Any] | bytes) ->
 
 def later(minutes: int) -> datetime:
     return T0 + timedelta(minutes=minutes)
+
+
+def message(contractor: str, unit: str, kind: str, body: dict[str, Any] | bytes) -> Message:
+    """A pipeline Message as the MQTT worker would build it."""
+    topic, raw = mqtt(contractor, unit, kind, body)
+    return Message(topic, None, None, None, raw)

@@ -11,7 +11,7 @@ import psycopg
 
 from ingest.authorize import RegisterCache
 from ingest.pipeline import Message, ingest_messages
-from tests.ingest.factories import T0, add_register, later, mqtt, payload
+from tests.ingest.factories import T0, add_register, later, message, payload
 
 CONTRACT_END = T0 + timedelta(days=30)
 
@@ -22,42 +22,37 @@ def _register(conn: psycopg.Connection[Any]) -> None:
                                ("C2", CONTRACT_END, None)]})  # fmt: skip
 
 
-def _msg(contractor: str, unit: str, kind: str, body: dict[str, Any] | bytes) -> Message:
-    topic, raw = mqtt(contractor, unit, kind, body)
-    return Message(topic, None, None, None, raw)
-
-
 def test_every_message_is_stored_once_or_dead_lettered_with_its_reason(
     conn: psycopg.Connection[Any],
 ) -> None:
     _register(conn)
     fault = payload("fault", at=later(10))
     valid = [
-        _msg("C1", "U1", "fault", fault),
-        _msg("C1", "U1", "inspection", payload("inspection", at=later(5))),
-        _msg("C1", "U1", "maintenance", payload("maintenance", at=later(1))),  # out of order
-        _msg("C1", "U1", "status", payload("status", at=T0 - timedelta(days=200))),  # late
-        _msg("C1", "U2", "status", payload("status", at=CONTRACT_END - timedelta(seconds=1))),
-        _msg("C2", "U2", "status", payload("status", at=CONTRACT_END)),
+        message("C1", "U1", "fault", fault),
+        message("C1", "U1", "inspection", payload("inspection", at=later(5))),
+        message("C1", "U1", "maintenance", payload("maintenance", at=later(1))),  # out of order
+        message("C1", "U1", "status", payload("status", at=T0 - timedelta(days=200))),  # late
+        message("C1", "U2", "status", payload("status", at=CONTRACT_END - timedelta(seconds=1))),
+        message("C2", "U2", "status", payload("status", at=CONTRACT_END)),
     ]
-    duplicate = _msg("C1", "U1", "fault", fault)
+    duplicate = message("C1", "U1", "fault", fault)
     bad = {
-        "malformed_json": _msg("C1", "U1", "fault", b'{"event_id": '),
-        "schema_violation": _msg("C1", "U1", "fault", payload("fault", code="XX")),
+        "malformed_json": message("C1", "U1", "fault", b'{"event_id": '),
+        "schema_violation": message("C1", "U1", "fault", payload("fault", code="XX")),
         "unknown_kind": Message(
             "liftwatch/v1/C1/U1/door", None, None, None, orjson.dumps(payload("fault"))
         ),
         "bad_topic": Message(
             "liftwatch/v2/C1/U1/fault", None, None, None, orjson.dumps(payload("fault"))
         ),
-        "unknown_unit": _msg("C1", "U9", "fault", payload("fault")),
-        "not_maintainer": _msg(
+        "unknown_unit": message("C1", "U9", "fault", payload("fault")),
+        "not_maintainer": message(
             "C2", "U2", "fault", payload("fault", at=CONTRACT_END - timedelta(days=1))
         ),
-        "future_timestamp": _msg(
+        "future_timestamp": message(
             "C1", "U1", "fault", payload("fault", at=datetime.now(UTC) + timedelta(hours=1))
         ),
-        "oversized": _msg("C1", "U1", "fault", payload("fault", description="x" * 70000)),
+        "oversized": message("C1", "U1", "fault", payload("fault", description="x" * 70000)),
     }
     messages = [*valid, duplicate, *bad.values()]
     result = ingest_messages(conn, messages, source="mqtt")
@@ -79,9 +74,9 @@ def test_every_message_is_stored_once_or_dead_lettered_with_its_reason(
         "SELECT reason, topic, payload, detail FROM dead_letter ORDER BY dead_letter_id"
     ).fetchall()
     assert [r["reason"] for r in letters] == list(bad)
-    for row, message in zip(letters, bad.values(), strict=True):
-        assert bytes(row["payload"]) == message.raw
-        assert row["topic"] == message.topic
+    for row, sent in zip(letters, bad.values(), strict=True):
+        assert bytes(row["payload"]) == sent.raw
+        assert row["topic"] == sent.topic
         assert row["detail"]
 
 
@@ -89,7 +84,7 @@ def test_schema_violations_name_field_expectation_and_value(conn: psycopg.Connec
     _register(conn)
     body = payload("fault", passengers_trapped=-1, floor="high")
     body.pop("event_id")
-    result = ingest_messages(conn, [_msg("C1", "U1", "fault", body)], source="http")
+    result = ingest_messages(conn, [message("C1", "U1", "fault", body)], source="http")
     (item,) = result.items
     assert item.reason == "schema_violation"
     fields = {p.field: p for p in item.problems}
@@ -101,7 +96,7 @@ def test_schema_violations_name_field_expectation_and_value(conn: psycopg.Connec
 
 def test_redelivery_across_calls_is_a_counted_duplicate(conn: psycopg.Connection[Any]) -> None:
     _register(conn)
-    messages = [_msg("C1", "U1", "status", payload("status", at=later(n))) for n in range(50)]
+    messages = [message("C1", "U1", "status", payload("status", at=later(n))) for n in range(50)]
     first = ingest_messages(conn, messages[:30], source="mqtt")
     second = ingest_messages(conn, messages, source="mqtt")
     assert (first.stored, first.duplicates) == (30, 0)
@@ -113,11 +108,11 @@ def test_a_unit_added_after_the_cache_was_filled_is_found(conn: psycopg.Connecti
     _register(conn)
     cache = RegisterCache(ttl=3600)
     ingest_messages(
-        conn, [_msg("C1", "U1", "status", payload("status"))], source="mqtt", register=cache
+        conn, [message("C1", "U1", "status", payload("status"))], source="mqtt", register=cache
     )
     add_register(conn, {"U3": [("C1", T0 - timedelta(days=1), None)]})
     result = ingest_messages(
-        conn, [_msg("C1", "U3", "status", payload("status"))], source="mqtt", register=cache
+        conn, [message("C1", "U3", "status", payload("status"))], source="mqtt", register=cache
     )
     assert result.stored == 1
 
@@ -126,7 +121,7 @@ def test_a_rejected_payload_keeps_its_event_id(conn: psycopg.Connection[Any]) ->
     _register(conn)
     event_id = uuid.uuid4()
     ingest_messages(
-        conn, [_msg("C1", "U9", "fault", payload("fault", event_id=event_id))], source="mqtt"
+        conn, [message("C1", "U9", "fault", payload("fault", event_id=event_id))], source="mqtt"
     )
     row = conn.execute(
         "SELECT event_id, unit_id, contractor_id, kind, source FROM dead_letter"
@@ -144,14 +139,14 @@ def test_a_value_postgresql_refuses_rejects_that_message_only(
     conn: psycopg.Connection[Any],
 ) -> None:
     _register(conn)
-    good = _msg("C1", "U1", "status", payload("status"))
-    huge = _msg(
+    good = message("C1", "U1", "status", payload("status"))
+    huge = message(
         "C1",
         "U1",
         "status",
         orjson.dumps(payload("status")).replace(b'"trips":120345', b'"trips":1' + b"0" * 30),
     )
-    nul = _msg("C1", "U1", "maintenance", payload("maintenance", notes="a\u0000b"))
+    nul = message("C1", "U1", "maintenance", payload("maintenance", notes="a\u0000b"))
     result = ingest_messages(conn, [good, huge, nul], source="mqtt")
     assert [i.outcome for i in result.items] == ["stored", "rejected", "rejected"]
     assert dict(result.rejected) == {"schema_violation": 2}
