@@ -23,10 +23,12 @@ OLD_AGE_YEARS = 15
 SILENT_AFTER_HOURS = 48
 """A unit that has sent nothing for this long counts as silent on the contractor page."""
 
-# Age counts from installation or the latest major renewal, whichever is later.
+# Age on the as-of date counts from installation or the latest major renewal on or before it.
 _AGE = """
-    (CURRENT_DATE - GREATEST(u.installed_on, u.renewed_on,
-        (SELECT max(r.renewed_on) FROM unit_renewal r WHERE r.unit_id = u.unit_id))) / 365.25
+    ((%(as_of)s::date - GREATEST(u.installed_on,
+        CASE WHEN u.renewed_on <= %(as_of)s::date THEN u.renewed_on END,
+        (SELECT max(r.renewed_on) FROM unit_renewal r
+         WHERE r.unit_id = u.unit_id AND r.renewed_on <= %(as_of)s::date))) / 365.25)::float8
 """
 
 _UNITS = """
@@ -50,7 +52,7 @@ def latest_run(conn: Conn) -> Row | None:
     ).fetchone()
 
 
-def headline(conn: Conn, *, scope: Scope, run_id: int | None) -> Row:
+def headline(conn: Conn, *, scope: Scope, run_id: int | None, as_of: date) -> Row:
     """Units, stopped units, median age, units past 15 years, and flagged units by flag."""
     q = _run(
         f"""
@@ -63,7 +65,7 @@ def headline(conn: Conn, *, scope: Scope, run_id: int | None) -> Row:
         """,
         scope,
     )
-    row = conn.execute(q).fetchone() or {}
+    row = conn.execute(q, {"as_of": as_of}).fetchone() or {}
     flags = conn.execute(
         _run(
             """
@@ -83,6 +85,7 @@ def scored_units(
     *,
     scope: Scope,
     run_id: int,
+    as_of: date,
     street_office_id: str | None = None,
     flagged_only: bool = False,
     limit: int | None = None,
@@ -109,18 +112,24 @@ def scored_units(
         """,
         scope,
     )
-    params = {"run": run_id, "so": street_office_id, "flagged": flagged_only, "limit": limit}
+    params = {
+        "run": run_id,
+        "as_of": as_of,
+        "so": street_office_id,
+        "flagged": flagged_only,
+        "limit": limit,
+    }
     return conn.execute(q, params).fetchall()
 
 
-def unit_ages(conn: Conn, *, scope: Scope) -> list[Row]:
-    """Age in years of every unit in service or stopped, for the fleet age distribution."""
+def unit_ages(conn: Conn, *, scope: Scope, as_of: date) -> list[Row]:
+    """Age in years of every unit not retired, for the fleet age distribution."""
     q = _run(
         f"SELECT u.unit_id, {_AGE} AS age {_UNITS}"
         " WHERE u.service_status <> 'retired' AND {scope}",
         scope,
     )
-    return conn.execute(q).fetchall()
+    return conn.execute(q, {"as_of": as_of}).fetchall()
 
 
 def street_office(conn: Conn, *, scope: Scope, street_office_id: str) -> Row | None:
@@ -168,7 +177,7 @@ def buildings_by_need(
     return conn.execute(q, {"so": street_office_id, "run": run_id}).fetchall()
 
 
-def unit_info(conn: Conn, *, scope: Scope, unit_id: str) -> Row | None:
+def unit_info(conn: Conn, *, scope: Scope, unit_id: str, as_of: date) -> Row | None:
     """One unit's register facts and place, if the scope may see it."""
     q = _run(
         f"""
@@ -183,7 +192,7 @@ def unit_info(conn: Conn, *, scope: Scope, unit_id: str) -> Row | None:
         """,
         scope,
     )
-    return conn.execute(q, {"unit": unit_id}).fetchone()
+    return conn.execute(q, {"unit": unit_id, "as_of": as_of}).fetchone()
 
 
 def unit_events(conn: Conn, *, unit_id: str, since: date | None = None) -> list[Row]:
@@ -311,11 +320,12 @@ def age_failure(
     *,
     scope: Scope,
     run_id: int | None,
+    as_of: date,
     street_office_id: str | None = None,
     equipment_only: bool = True,
     days: int = 365,
 ) -> list[Row]:
-    """Per unit: age and faults per year over the last ``days`` days, with its flag."""
+    """Per unit: age and faults per year over the ``days`` days before ``as_of``, with its flag."""
     q = _run(
         f"""
         SELECT u.unit_id, {_AGE} AS age, us.flag, us.risk, b.name AS building,
@@ -325,7 +335,8 @@ def age_failure(
         LEFT JOIN unit_score us ON us.unit_id = u.unit_id AND us.run_id = %(run)s
         LEFT JOIN LATERAL (
             SELECT sum(fd.faults) AS faults FROM fault_daily fd
-            WHERE fd.unit_id = u.unit_id AND fd.day >= now() - make_interval(days => %(days)s)
+            WHERE fd.unit_id = u.unit_id
+              AND fd.day >= %(as_of)s::date - %(days)s::int AND fd.day < %(as_of)s::date + 1
               AND (NOT %(eq)s OR fd.cause = 'equipment')
         ) f ON true
         WHERE u.service_status <> 'retired' AND {{scope}}
@@ -334,7 +345,13 @@ def age_failure(
         """,
         scope,
     )
-    params = {"run": run_id, "so": street_office_id, "eq": equipment_only, "days": days}
+    params = {
+        "run": run_id,
+        "as_of": as_of,
+        "so": street_office_id,
+        "eq": equipment_only,
+        "days": days,
+    }
     return conn.execute(q, params).fetchall()
 
 

@@ -6,6 +6,7 @@ answers 404 for both, so the two look the same.
 
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import quote, urlencode
 
 from core.scope import Scope
@@ -28,6 +29,11 @@ from dashboards.html import (
 from dashboards.i18n import FLAGS, Lang, local_name, t
 
 RANKING_ROWS = 50
+
+
+def _as_of(run: data.Row | None) -> date:
+    # Ages and rates are those of the ranking shown: as of its run's date, or today before any run.
+    return run["as_of"] if run else date.today()
 
 
 def unit_link(unit_id: str) -> Markup:
@@ -81,16 +87,24 @@ def ranking_table(units: list[data.Row], lang: Lang, *, name: str = "ranking") -
 def overview(conn: Conn, *, scope: Scope, lang: Lang) -> str:
     """Bureau overview: headline figures, risk matrix, ranking, breakdown and fleet age."""
     run = data.latest_run(conn)
-    run_id = run["run_id"] if run else None
-    head = data.headline(conn, scope=scope, run_id=run_id)
+    as_of = _as_of(run)
+    head = data.headline(conn, scope=scope, run_id=run["run_id"] if run else None, as_of=as_of)
     items: list[tuple[str, object]] = [
         (t(lang, "overview.units"), head.get("units", 0)),
         (t(lang, "overview.stopped"), head.get("stopped", 0)),
         (t(lang, "overview.median_age"), number(head.get("median_age"), 1)),
         (t(lang, "overview.past_15"), head.get("past_15", 0)),
     ]
-    items += [(t(lang, f"flag.{f}"), head["flags"].get(f, 0)) for f in FLAGS if f != "ok"]
-    ages = [float(a["age"]) for a in data.unit_ages(conn, scope=scope) if a["age"] is not None]
+    items += [
+        (t(lang, "overview.flagged", flag=t(lang, f"flag.{f}")), head["flags"].get(f, 0))
+        for f in FLAGS
+        if f != "ok"
+    ]
+    ages = [
+        float(a["age"])
+        for a in data.unit_ages(conn, scope=scope, as_of=as_of)
+        if a["age"] is not None
+    ]
     parts: list[object] = [cards(items)]
     if run is None:
         parts.append(
@@ -99,7 +113,7 @@ def overview(conn: Conn, *, scope: Scope, lang: Lang) -> str:
             )
         )
     else:
-        units = data.scored_units(conn, scope=scope, run_id=run["run_id"])
+        units = data.scored_units(conn, scope=scope, run_id=run["run_id"], as_of=as_of)
         parts += [
             Markup(
                 f'<p class="muted">{esc(t(lang, "overview.run", run_id=run["run_id"], as_of=run["as_of"]))}</p>'
@@ -189,7 +203,7 @@ def street_office(conn: Conn, *, scope: Scope, lang: Lang, street_office_id: str
 
 def unit(conn: Conn, *, scope: Scope, lang: Lang, unit_id: str) -> str | None:
     """One unit: its facts, event timeline, score history and the explanation of its score."""
-    info = data.unit_info(conn, scope=scope, unit_id=unit_id)
+    info = data.unit_info(conn, scope=scope, unit_id=unit_id, as_of=_as_of(data.latest_run(conn)))
     if info is None:
         return None
     events = data.unit_events(conn, unit_id=unit_id)
@@ -364,6 +378,7 @@ def age_failure(
         conn,
         scope=scope,
         run_id=run["run_id"] if run else None,
+        as_of=_as_of(run),
         street_office_id=street_office_id,
         equipment_only=equipment_only,
     )

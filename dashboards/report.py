@@ -86,7 +86,7 @@ def render(conn: Conn, *, scope: Scope, lang: Lang, generated_at: datetime) -> s
     run = data.latest_run(conn)
     if run is None:
         raise NotFound("no score run yet; run `liftwatch score run` first")
-    units = data.scored_units(conn, scope=scope, run_id=run["run_id"])
+    units = data.scored_units(conn, scope=scope, run_id=run["run_id"], as_of=run["as_of"])
     if not units:
         raise NotFound(f"no scored unit in scope {scope_label(scope)}")
     flagged = [u for u in units if u["flag"] != "ok"]

@@ -12,9 +12,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -90,33 +89,38 @@ def _wait_ready(base: str, proc: subprocess.Popen[bytes], log_path: Path) -> Non
     raise RuntimeError(f"the app did not become ready: {log_path.read_text(errors='replace')}")
 
 
-@dataclass
 class Problems:
-    """Everything that went wrong while a page loaded."""
+    """Everything that went wrong on the pages it watches: JavaScript and console errors,
+    failed requests and HTTP errors."""
 
-    items: list[str] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self._handlers: dict[str, Callable[[Any], None]] = {
+            "pageerror": lambda exc: self.items.append(f"pageerror: {exc}"),
+            "console": self._console,
+            "requestfailed": lambda req: self.items.append(
+                f"request failed: {req.url} {req.failure}"
+            ),
+            "response": self._response,
+        }
+
+    def _console(self, msg: Any) -> None:
+        if msg.type == "error":
+            self.items.append(f"console error: {msg.text}")
+
+    def _response(self, res: Any) -> None:
+        if res.status >= 400:
+            self.items.append(f"HTTP {res.status}: {res.url}")
 
     def watch(self, page: Any) -> None:
-        """Record JavaScript errors, console errors, failed requests and HTTP errors of a page."""
-        page.on("pageerror", lambda exc: self.items.append(f"pageerror: {exc}"))
-        page.on(
-            "console",
-            lambda msg: (
-                self.items.append(f"console {msg.type}: {msg.text}")
-                if msg.type == "error"
-                else None
-            ),
-        )
-        page.on(
-            "requestfailed",
-            lambda req: self.items.append(f"request failed: {req.url} {req.failure}"),
-        )
-        page.on(
-            "response",
-            lambda res: (
-                self.items.append(f"HTTP {res.status}: {res.url}") if res.status >= 400 else None
-            ),
-        )
+        """Start recording a page's problems."""
+        for event, handler in self._handlers.items():
+            page.on(event, handler)
+
+    def unwatch(self, page: Any) -> None:
+        """Stop recording a page's problems."""
+        for event, handler in self._handlers.items():
+            page.remove_listener(event, handler)
 
 
 @contextmanager

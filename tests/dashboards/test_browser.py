@@ -8,17 +8,14 @@ temporary directory, printed).
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
-from psycopg import sql
 
-from core.db import connect
-from tests.dashboards import factories
+from liftwatch.cli import main
+from tests.dashboards import seeded
 from tests.dashboards.browser import (
     CHROMIUM,
     INSTALL_HINT,
@@ -28,6 +25,7 @@ from tests.dashboards.browser import (
     sign_in,
     wait_for_figures,
 )
+from tests.dashboards.conftest import filled_database
 
 pytestmark = [
     pytest.mark.browser,
@@ -38,55 +36,48 @@ pytestmark = [
 ]
 
 LANGS = ("zh-CN", "en")
-# The pages each role reaches from its own first page; unit and contractor pages are the same
-# for everyone who may see them.
+# The pages each role reaches from its own first page ("/dashboards/" redirects a street office
+# and a contractor to their own page).
 PAGES: dict[str, list[str]] = {
     "admin": [
         "/dashboards/",
-        f"/dashboards/street-offices/{factories.STREET_OFFICE}",
-        "/dashboards/units/dxy-2-1",
-        f"/dashboards/contractors/{factories.CONTRACTOR}",
+        f"/dashboards/street-offices/{seeded.STREET_OFFICE}",
+        "/dashboards/units/DXYX-02-1",
+        f"/dashboards/contractors/{seeded.CONTRACTOR}",
         "/dashboards/age",
     ],
     "bureau": [
         "/dashboards/",
-        f"/dashboards/street-offices/{factories.STREET_OFFICE}",
-        "/dashboards/units/dxy-4-1",
-        f"/dashboards/contractors/{factories.CONTRACTOR}",
-        f"/dashboards/age?street_office_id={factories.STREET_OFFICE}&filtered=1",
+        f"/dashboards/street-offices/{seeded.STREET_OFFICE}",
+        "/dashboards/units/DXYX-05-1",
+        f"/dashboards/contractors/{seeded.CONTRACTOR}",
+        f"/dashboards/age?street_office_id={seeded.STREET_OFFICE}&filtered=1",
     ],
-    "street_office": ["/dashboards/", "/dashboards/units/dxy-5-1", "/dashboards/age"],
-    "contractor": ["/dashboards/", "/dashboards/units/ly-1-2", "/dashboards/age"],
+    "street_office": ["/dashboards/", "/dashboards/units/DXYX-07-2", "/dashboards/age"],
+    "contractor": ["/dashboards/", "/dashboards/units/DXYX-04-1", "/dashboards/age"],
 }
 
-
-@pytest.fixture(scope="module")
-def world_url(pg_server_url: str, template_db: str) -> Iterator[tuple[str, factories.World]]:
-    """One migrated database for the module, filled by the factory."""
-    name = f"lw_t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template_db)
-            )
-        )
-    url = psycopg.conninfo.make_conninfo(pg_server_url, dbname=name)
-    with connect(url, autocommit=True) as conn:
-        world = factories.build(conn)
-    yield url, world
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+World = tuple[str, tuple[int, dict[str, str]]]
 
 
 @pytest.fixture(scope="module")
-def site(
-    world_url: tuple[str, factories.World], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+def world(pg_server_url: str, template_db: str) -> Iterator[World]:
+    """The seed cases ingested and scored, once for the module."""
+    with filled_database(pg_server_url, template_db, seeded.build) as built:
+        yield built
+
+
+@pytest.fixture(scope="module")
+def tokens(world: World) -> dict[str, str]:
+    """A token per role."""
+    return world[1][1]
+
+
+@pytest.fixture(scope="module")
+def site(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app served by uvicorn on a free port."""
     log = tmp_path_factory.mktemp("uvicorn") / "uvicorn.log"
-    with serve_app(world_url[0], log) as base:
+    with serve_app(world[0], log) as base:
         yield base
 
 
@@ -95,6 +86,22 @@ def browser() -> Iterator[Any]:
     """One headless Chromium for the module."""
     with chromium() as b:
         yield b
+
+
+@pytest.fixture(scope="module")
+def signed_in(site: str, browser: Any, tokens: dict[str, str]) -> Iterator[Callable[[str], Any]]:
+    """A page signed in through the form for a role, one browser context per role for the module."""
+    pages: dict[str, Any] = {}
+
+    def get(role: str) -> Any:
+        if role not in pages:
+            context = browser.new_context(viewport={"width": 1360, "height": 900})
+            pages[role] = sign_in(context, site, tokens[role])
+        return pages[role]
+
+    yield get
+    for page in pages.values():
+        page.context.close()
 
 
 @pytest.fixture(scope="module")
@@ -108,17 +115,17 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _slug(path: str) -> str:
-    return path.strip("/").split("?")[0].replace("/", "-") or "home"
+    return path.removeprefix("/dashboards").strip("/").split("?")[0].replace("/", "-") or "home"
 
 
 @pytest.mark.parametrize("role", list(PAGES))
 def test_every_page_of_a_role_loads_cleanly_in_both_languages(
-    role: str, site: str, browser: Any, world_url: tuple[str, factories.World], shots: Path
+    role: str, site: str, browser: Any, tokens: dict[str, str], shots: Path
 ) -> None:
     context = browser.new_context(viewport={"width": 1360, "height": 900})
     problems = Problems()
     try:
-        page = sign_in(context, site, world_url[1].tokens[role])
+        page = sign_in(context, site, tokens[role])
         problems.watch(page)
         assert "/sign-in" not in page.url
         for lang in LANGS:
@@ -138,44 +145,47 @@ def test_every_page_of_a_role_loads_cleanly_in_both_languages(
 
 
 def test_flagged_daoxiangyuan_units_lead_the_bureau_ranking(
-    site: str, browser: Any, world_url: tuple[str, factories.World]
+    site: str, signed_in: Callable[[str], Any]
 ) -> None:
-    context = browser.new_context()
-    try:
-        page = sign_in(context, site, world_url[1].tokens["bureau"])
-        page.goto(f"{site}/dashboards/?lang=en")
-        rows = page.locator("table[data-table=ranking] tbody tr")
-        ranked = [rows.nth(i).locator("td").nth(1).inner_text() for i in range(rows.count())]
-        flags = [rows.nth(i).locator("td .flag").inner_text() for i in range(rows.count())]
-        assert set(ranked[:3]) == set(factories.DXY_FAILED)
-        assert flags[:3] == ["Stopped"] * 3
-        assert set(ranked[3:8]) == set(factories.DXY_OTHERS)
-        assert flags[3:8] == ["Replace or overhaul"] * 5
-        assert "cy-1-1" not in ranked  # another district's unit
-        reasons = rows.nth(0).locator("td").nth(9).inner_text()
-        assert "failed periodic inspection" in reasons
-    finally:
-        context.close()
+    page = signed_in("bureau")
+    page.goto(f"{site}/dashboards/?lang=en")
+    rows = page.locator("table[data-table=ranking] tbody tr")
+    ranked = [rows.nth(i).locator("td").nth(1).inner_text() for i in range(rows.count())]
+    flags = [rows.nth(i).locator("td .flag").inner_text() for i in range(rows.count())]
+    assert set(ranked[:3]) == set(seeded.FAILED)
+    assert flags[:3] == ["Stopped"] * 3
+    dxyx = {u: f for u, f in zip(ranked, flags, strict=True) if u.startswith("DXYX")}
+    assert set(dxyx) == set(seeded.DXYX)
+    assert set(dxyx.values()) <= {"Stopped", "Replace or overhaul"}
+    reasons = rows.nth(0).locator("td").nth(9).inner_text()
+    assert "failed periodic inspection" in reasons
 
 
 def test_street_office_lists_flagged_units_per_building(
-    site: str, browser: Any, world_url: tuple[str, factories.World]
+    site: str, signed_in: Callable[[str], Any]
 ) -> None:
-    context = browser.new_context()
-    try:
-        page = sign_in(context, site, world_url[1].tokens["street_office"], lang="zh-CN")
-        assert page.url.endswith(f"/dashboards/street-offices/{factories.STREET_OFFICE}")
-        text = page.locator("table[data-table=buildings]").inner_text()
-        for unit_id in factories.DXY_UNITS:
-            assert unit_id in text
-        assert "停用" in text and "需大修或更新" in text
-    finally:
-        context.close()
+    page = signed_in("street_office")
+    page.goto(f"{site}/dashboards/?lang=zh-CN")
+    assert page.url.split("?")[0].endswith(f"/dashboards/street-offices/{seeded.STREET_OFFICE}")
+    text = page.locator("table[data-table=buildings]").inner_text()
+    for unit_id in seeded.DXYX:
+        assert unit_id in text
+    assert "停用" in text
+
+
+def test_contractor_sees_its_rejected_messages_and_why(
+    site: str, signed_in: Callable[[str], Any]
+) -> None:
+    page = signed_in("contractor")
+    page.goto(f"{site}/dashboards/?lang=en")
+    assert page.url.split("?")[0].endswith(f"/dashboards/contractors/{seeded.CONTRACTOR}")
+    text = page.locator("table[data-table=dead-letters]").inner_text()
+    assert "DXYX-99-9" in text
 
 
 @pytest.mark.parametrize(("locale", "expected"), [("zh-CN", "zh-CN"), ("en-US", "en")])
 def test_language_follows_the_browser_and_the_switch(
-    locale: str, expected: str, site: str, browser: Any, world_url: tuple[str, factories.World]
+    locale: str, expected: str, site: str, browser: Any
 ) -> None:
     context = browser.new_context(locale=locale)
     try:
@@ -194,10 +204,46 @@ def test_pages_send_a_browser_without_a_token_to_sign_in(site: str, browser: Any
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.goto(f"{site}/dashboards/units/dxy-2-1")
+        page.goto(f"{site}/dashboards/units/DXYX-02-1")
         assert "/dashboards/sign-in" in page.url
         page.fill("input[name=token]", "lw_000000000000_not-a-real-token-at-all")
         page.click("button[type=submit]")
         assert page.locator(".error").count() == 1
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_report_opens_with_no_network(
+    lang: str,
+    world: World,
+    browser: Any,
+    shots: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LIFTWATCH_DATABASE_URL", world[0])
+    out = tmp_path / "report.html"
+    assert (
+        main(["report", "--scope", f"bureau:{seeded.DISTRICT}", "--lang", lang, "--out", str(out)])
+        == 0
+    )
+    context = browser.new_context(offline=True)
+    problems = Problems()
+    requested: list[str] = []
+    try:
+        context.route(
+            "**/*", lambda route: (requested.append(route.request.url), route.continue_())
+        )
+        page = context.new_page()
+        problems.watch(page)
+        page.goto(out.as_uri())
+        assert wait_for_figures(page) == 2
+        text = page.locator("table[data-table=flagged]").inner_text()
+        for unit_id in seeded.DXYX:
+            assert unit_id in text
+        page.screenshot(path=str(shots / f"report-{lang}.png"), full_page=True)
+        assert problems.items == []
+        assert requested == [out.as_uri()]
     finally:
         context.close()

@@ -68,3 +68,22 @@ def test_local_names_fall_back_to_chinese() -> None:
     assert local_name(row, "en") == "曙光街道"
     assert local_name({**row, "name_en": "Shuguang"}, "en") == "Shuguang"
     assert local_name({**row, "name_en": "Shuguang"}, "zh-CN") == "曙光街道"
+
+
+def test_every_factor_scoring_can_store_has_a_label() -> None:
+    from scoring.health import MODIFIERS
+
+    notes = (
+        "failed_inspection",
+        "excluded_causes",
+        "certificate_expired",
+        "downtime",
+        "usage",
+        "data_freshness",
+        "consequence",
+        "model",
+        "flag_rule",
+    )
+    for lang in LANGS:
+        for name in ("age", *MODIFIERS, *notes):
+            assert f"factor.{name}" in STRINGS[lang], name

@@ -81,9 +81,11 @@ def test_bureau_overview_shows_only_its_district(client: Any, world: factories.W
         assert f">{unit_id}<" in ranking
     assert "cy-1-1" not in html
     assert re.search(r'<div class="value">12</div><div class="label">Units</div>', html)
-    assert re.search(r'<div class="value">3</div><div class="label">Stopped</div>', html)
     assert re.search(
-        r'<div class="value">5</div><div class="label">Replace or overhaul</div>', html
+        r'<div class="value">3</div><div class="label">Registered as stopped</div>', html
+    )
+    assert re.search(
+        r'<div class="value">5</div><div class="label">Flagged: Replace or overhaul</div>', html
     )
 
 
