@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from starlette.routing import Match
 
 
 class ApiMetrics:
@@ -54,12 +53,10 @@ class ApiMetrics:
 
 
 def _route_template(request: Request) -> str:
-    # Label by template, not by raw path, so ids do not explode the series count.
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", "other"))
-    return "unmatched"
+    # Label by template, not by raw path, so ids do not explode the series count; routing has
+    # recorded the matched route in the scope by the time the response comes back.
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
 
 
 def install(app: FastAPI, metrics: ApiMetrics) -> None:

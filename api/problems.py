@@ -154,6 +154,11 @@ def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     detail = exc.detail if isinstance(exc.detail, str) else _status_title(status)
+    if status == 400:
+        # FastAPI's "error parsing the body" is invalid input like any other: one status for it.
+        return problem_response(
+            request, status=422, type_="invalid", title="Invalid input", detail=f"body: {detail}"
+        )
     if status == 404 and detail == "Not Found":
         detail = f"no resource at {request.url.path}"
     return problem_response(

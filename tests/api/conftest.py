@@ -11,8 +11,9 @@ from __future__ import annotations
 import uuid
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -21,6 +22,7 @@ from psycopg import sql
 from starlette.exceptions import StarletteDeprecationWarning
 
 from api.app import create_app
+from api.runs import start_run
 from api.tokens import create_token
 from core.db import connect
 from core.register import import_rows
@@ -61,6 +63,7 @@ VISIBLE_BUILDINGS = {
     "contractor2": {"B2"},
 }
 T0 = datetime(2023, 4, 1, tzinfo=UTC)
+RUN_DATES = (date(2023, 3, 1), date(2023, 5, 1))
 
 
 def fleet_rows() -> list[dict[str, Any]]:
@@ -81,6 +84,7 @@ def fleet_rows() -> list[dict[str, Any]]:
                 unit_id=unit,
                 contractor_id=contractor,
                 contractor=f"维保{contractor}",
+                contractor_since="2000-01-01",
             )
         )
     return rows
@@ -168,9 +172,9 @@ def api(db_url: str, seeded: dict[str, str]) -> Iterator[Api]:
         yield Api(client, seeded)
 
 
-@pytest.fixture(scope="session")
-def shared_db_url(pg_server_url: str, template_db: str) -> Iterator[str]:
-    """A seeded database shared by the tests that only read."""
+@contextmanager
+def seeded_database(pg_server_url: str, template_db: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """A database of its own holding the fleet, two score runs and the tokens; dropped afterwards."""
     name = f"lw_api_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_server_url, autocommit=True) as admin:
         admin.execute(
@@ -179,23 +183,31 @@ def shared_db_url(pg_server_url: str, template_db: str) -> Iterator[str]:
             )
         )
     url = psycopg.conninfo.make_conninfo(pg_server_url, dbname=name)
-    yield url
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    try:
+        with connect(url, autocommit=True) as c:
+            _seed(c)
+            settings = Settings(database_url=url, scoring_use_model=False)
+            for as_of in RUN_DATES:
+                start_run(c, settings=settings, as_of=as_of, note="test")
+            tokens = make_tokens(c)
+        yield url, tokens
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 @pytest.fixture(scope="session")
-def shared_tokens(shared_db_url: str) -> dict[str, str]:
-    """The fleet and the tokens in the shared database."""
-    with connect(shared_db_url, autocommit=True) as c:
-        _seed(c)
-        return make_tokens(c)
+def shared_db(pg_server_url: str, template_db: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """The seeded database shared by the tests that only read."""
+    with seeded_database(pg_server_url, template_db) as db:
+        yield db
 
 
 @pytest.fixture(scope="session")
-def shared_api(shared_db_url: str, shared_tokens: dict[str, str]) -> Iterator[Api]:
+def shared_api(shared_db: tuple[str, dict[str, str]]) -> Iterator[Api]:
     """The app serving the shared, read-only database."""
-    with TestClient(create_app(Settings(database_url=shared_db_url))) as client:
-        yield Api(client, shared_tokens)
+    url, tokens = shared_db
+    with TestClient(create_app(Settings(database_url=url))) as client:
+        yield Api(client, tokens)

@@ -1,0 +1,60 @@
+"""`liftwatch api`: serve the HTTP API with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+
+from core.settings import get_settings
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    settings = get_settings()
+    api = sub.add_parser(
+        "api",
+        help="serve the HTTP API (and the dashboards)",
+        description="Serve the liftwatch API with uvicorn. The database pool opens at start-up; on "
+        "SIGINT/SIGTERM uvicorn stops accepting connections, lets requests in flight finish "
+        "(up to --graceful-timeout seconds), then the pool closes. OpenAPI docs at /docs.",
+    )
+    api.add_argument(
+        "--host",
+        default=settings.api_host,
+        help="address to listen on (LIFTWATCH_API_HOST; default %(default)s)",
+    )
+    api.add_argument(
+        "--port",
+        type=int,
+        default=settings.api_port,
+        help="port (LIFTWATCH_API_PORT; default %(default)s)",
+    )
+    api.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default %(default)s)"
+    )
+    api.add_argument(
+        "--graceful-timeout",
+        type=float,
+        default=10.0,
+        help="seconds to let requests in flight finish on shutdown (default %(default)s)",
+    )
+    api.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from core import migrate
+    from core.db import database_url
+
+    migrate.upgrade(database_url())
+    print(f"liftwatch api on http://{args.host}:{args.port} (docs at /docs)", flush=True)
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        timeout_graceful_shutdown=args.graceful_timeout,
+        log_level=get_settings().log_level.lower(),
+        proxy_headers=True,
+    )
+    return 0
