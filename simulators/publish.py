@@ -176,7 +176,9 @@ class _Publisher:
         )
         if user:
             self.client.username_pw_set(user, password)
-        self.client.max_inflight_messages_set(max_inflight)
+        # The semaphore is the window. paho's own in-flight limit stays off: with it on, every
+        # acknowledgement scans all unacknowledged messages (quadratic in the window).
+        self.client.max_inflight_messages_set(0)
         self.client.max_queued_messages_set(0)
         self.client.reconnect_delay_set(1, 5)
         self.client.on_connect = self._on_connect

@@ -226,6 +226,10 @@ def load_scenario(name_or_path: str, **overrides: Any) -> Scenario:
         raise Invalid(
             f"scenario {spec.get('name', path.stem)!r} has no parameter(s) {sorted(unknown)}"
         )
+    if "units" in overrides and spec.get("generator") != "city":
+        raise Invalid(
+            f"scenario {spec.get('name', path.stem)!r} lists its units; --units applies to city"
+        )
     spec.update({k: v for k, v in overrides.items() if v is not None})
     if spec.get("generator") == "city":
         from simulators.city import generate_city

@@ -9,6 +9,7 @@ what must not depend on condition (power cuts, misuse) apart from what does.
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -36,6 +37,7 @@ RENEWAL_PARTS = {
     "overhaul": ("controller", "door operator", "ropes", "brake"),
 }
 DAY = 86400
+SOURCES = ("control", "visit", "equipment", "external", "misuse")
 FRESH_DAYS = 180  # no periodic inspection this soon after acceptance
 
 
@@ -56,6 +58,13 @@ class UnitHistory:
     renewal_days: list[tuple[int, Any]] = field(default_factory=list)
     annual: list[int] = field(default_factory=list)  # days periodic inspections are due
     aging_rate: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    seqs: Counter[str] = field(default_factory=Counter)
+
+    def next_seq(self, source: str) -> int:
+        """A record number unique in the unit and stable within its source, so that an event's id
+        does not change when another source (e.g. condition-driven faults) draws differently."""
+        self.seqs[source] += 1
+        return SOURCES.index(source) * 10**7 + self.seqs[source]
 
     def condition(self, days: np.ndarray | slice) -> np.ndarray:
         """Hidden condition on the given days."""
@@ -330,7 +339,7 @@ class _Control:
 
     def _record(self, day: int, second: int, kind: str, fields: tuple[Any, ...]) -> None:
         if day < self.n_days:
-            self.h.records.append((day * DAY + second, len(self.h.records), kind, fields))
+            self.h.records.append((day * DAY + second, self.h.next_seq("control"), kind, fields))
 
 
 def _routine_visit(h: UnitHistory, rng: np.random.Generator, day: int) -> None:
@@ -338,7 +347,7 @@ def _routine_visit(h: UnitHistory, rng: np.random.Generator, day: int) -> None:
     h.records.append(
         (
             day * DAY + second,
-            len(h.records),
+            h.next_seq("visit"),
             "maintenance",
             ("routine", (), int(rng.integers(30, 91)), None),
         )
@@ -374,7 +383,7 @@ def _equipment_faults(h: UnitHistory, rng: np.random.Generator, n_days: int) -> 
                 h.records.append(
                     (
                         day * DAY + second,
-                        len(h.records),
+                        h.next_seq("equipment"),
                         "fault",
                         (rate.code, "equipment", None, trapped, people, minutes, floor, None),
                     )
@@ -386,7 +395,7 @@ def _equipment_faults(h: UnitHistory, rng: np.random.Generator, n_days: int) -> 
                     h.records.append(
                         (
                             visit,
-                            len(h.records),
+                            h.next_seq("equipment"),
                             "maintenance",
                             (
                                 "repair",
@@ -424,7 +433,7 @@ def _external_events(h: UnitHistory, seed: int, start: date, n_days: int) -> Non
                 h.records.append(
                     (
                         int(moment) + jitter,
-                        len(h.records),
+                        h.next_seq("external"),
                         "fault",
                         (
                             code,
@@ -446,7 +455,7 @@ def _external_events(h: UnitHistory, seed: int, start: date, n_days: int) -> Non
             h.records.append(
                 (
                     int(moment),
-                    len(h.records),
+                    h.next_seq("misuse"),
                     "fault",
                     (
                         code,
