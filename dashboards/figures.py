@@ -112,6 +112,7 @@ def breakdown(units: Sequence[Row], lang: Lang) -> go.Figure:
             parents=parents,
             values=values,
             branchvalues="total",
+            root={"color": "#ffffff"},
             marker={
                 "colors": colors,
                 "colorscale": [[0, "#e8f0e8"], [0.5, "#ffb347"], [1, "#b30000"]],

@@ -1,0 +1,104 @@
+"""`liftwatch report`: one self-contained HTML file, scoped, in either language."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from dashboards.assets import plotly_js
+from liftwatch.cli import main
+from tests.dashboards import factories
+
+
+@pytest.fixture
+def on_small_district(
+    small_district: tuple[str, factories.World], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LIFTWATCH_DATABASE_URL", small_district[0])
+
+
+def _flagged(html: str) -> str:
+    start = html.index('data-table="flagged"')
+    return html[start : html.index("</table>", start)]
+
+
+@pytest.mark.usefixtures("on_small_district")
+def test_bureau_report_is_self_contained_and_lists_its_flagged_units(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "meeting" / "report.html"
+    assert (
+        main(
+            [
+                "report",
+                "--scope",
+                f"bureau:{factories.DISTRICT}",
+                "--lang",
+                "zh-CN",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert f"wrote {out}" in capsys.readouterr().out
+    html = out.read_text("utf-8")
+    assert '<html lang="zh-CN">' in html and "电梯风险排名报告" in html
+    assert plotly_js() in html
+    assert re.findall(r'(?:src|href)="', html.replace(plotly_js(), "")) == []  # nothing to fetch
+    flagged = _flagged(html)
+    for unit_id in factories.DXY_UNITS:
+        assert f">{unit_id}<" in flagged
+    assert "ly-1-1" not in flagged  # not flagged
+    assert "cy-1-1" not in html  # another district
+    assert "定期检验不合格且尚未复检合格，须停止使用" in flagged
+
+
+@pytest.mark.usefixtures("on_small_district")
+def test_street_office_report_in_english_covers_only_its_units(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    assert (
+        main(
+            [
+                "report",
+                "--scope",
+                f"street_office:{factories.OTHER_STREET_OFFICE}",
+                "--lang",
+                "en",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    html = out.read_text("utf-8")
+    assert "Elevator risk ranking" in html and "scope street_office:xisanqi" in html
+    assert "No unit is flagged." in html
+    assert "xs-9-1" in html and "dxy-2-1" not in html
+
+
+@pytest.mark.usefixtures("on_small_district")
+@pytest.mark.parametrize(
+    ("scope", "message"),
+    [
+        ("mayor:x", "unknown scope 'mayor:x'"),
+        ("bureau", "scope bureau needs an id"),
+        ("admin:x", "the admin scope is bound to nothing"),
+        ("bureau:nowhere", "no district 'nowhere' in the register"),
+    ],
+)
+def test_bad_scopes_are_named(
+    scope: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "--scope", scope, "--out", str(tmp_path / "r.html")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_before_any_scoring_says_what_to_do(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "--out", str(tmp_path / "r.html")]) == 2
+    assert "liftwatch score run" in capsys.readouterr().err
