@@ -162,3 +162,16 @@ def test_every_fault_code_appears_in_the_published_table() -> None:
     for code in FAULT_CODES.values():
         assert f"| {code.code} | {code.name_zh} |" in table
     assert uuid.UUID(orjson.loads(contract_files()["examples/fault.json"])["payload"]["event_id"])
+
+
+def test_stats_prints_database_totals_without_a_running_worker(
+    conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _register(conn)
+    ingest_messages(conn, [message("C1", "U1", "status", payload("status")),
+                           message("C1", "U404", "status", payload("status"))], source="mqtt")  # fmt: skip
+    assert main(["ingest", "stats", "--url", "http://127.0.0.1:9/metrics"]) == 0
+    out = capsys.readouterr().out
+    assert "no worker metrics at http://127.0.0.1:9/metrics" in out
+    assert "status_sample            1 stored" in out
+    assert "unknown_unit" in out and "1 pending, 0 replayed" in out

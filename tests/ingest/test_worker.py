@@ -113,3 +113,36 @@ def test_a_mixed_stream_is_stored_once_and_every_bad_message_dead_lettered(
         "dead": 9,
     }
     assert _pending_for(broker.url, "t-mixed") == 0, "every message was acknowledged"
+
+
+def test_mqtt_3_1_1_worker_and_publisher_are_accepted(
+    conn: psycopg.Connection[Any], db_url: str, broker: Mosquitto
+) -> None:
+    add_register(conn, {"U1": [("C1", T0 - timedelta(days=365), None)]})
+    stream = [
+        message("C1", "U1", "status", payload("status", at=T0 + timedelta(seconds=n)))
+        for n in range(300)
+    ]
+    settings = Settings(
+        database_url=db_url, broker_url=broker.url, ingest_client_id="t-v311", ingest_protocol="3.1.1",
+        ingest_metrics_port=0, ingest_batch_max_wait=0.05,
+    )  # fmt: skip
+    worker = Worker(settings, database_url=db_url, broker_url=broker.url)
+    runner = threading.Thread(target=worker.run, kwargs={"install_signals": False})
+    runner.start()
+    try:
+        wait_for(lambda: worker.generation > 0, timeout=10, what="worker connected")
+        time.sleep(0.3)
+        host, port = broker_address(broker.url)
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+        client.connect(host, port)
+        client.loop_start()
+        for info in [client.publish(topic, raw, qos=1) for topic, raw in stream]:
+            info.wait_for_publish(timeout=30)
+        client.disconnect()
+        client.loop_stop()
+        wait_for(lambda: worker.totals.stored == len(stream), timeout=30, what="stream stored")
+    finally:
+        worker.stop()
+        runner.join(timeout=30)
+    assert counts(db_url)["status"] == len(stream)

@@ -1,0 +1,398 @@
+"""Ingestion throughput, measured against raw baselines in the same run on this machine.
+
+Phases, all on one private Mosquitto (deploy/mosquitto.conf limits) and one fresh database:
+  1. raw COPY: binary COPY of status rows straight into status_sample (rows/s);
+  2. raw broker: the load generator → Mosquitto → one plain paho subscriber (QoS 1, auto ack);
+  3. liftwatch end to end: the same generator → Mosquitto → `liftwatch ingest` (one worker), from
+     the first publish to the last committed row;
+  4. the same with two workers on a shared subscription;
+  5. (with --drain) the consumer alone: a backlog queued in the broker beforehand, then drained.
+The load generator is several publisher processes, each bounding its in-flight QoS 1 messages.
+Prints figures, ratios and the machine. Usage: python benchmarks/ingest.py [--messages N].
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import multiprocessing as mp
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import orjson
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core import migrate  # noqa: E402
+from ingest.stats import scrape  # noqa: E402
+
+UNITS = 2000
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    limits = [
+        line
+        for line in (ROOT / "deploy" / "mosquitto.conf").read_text().splitlines()
+        if line.startswith(("max_", "persistent_client"))
+    ]
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(
+        "\n".join([f"listener {port} 127.0.0.1", "allow_anonymous true", *limits]) + "\n"
+    )
+    proc = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(conf)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    time.sleep(0.5)
+    return proc, port
+
+
+def messages_for(publisher: int, count: int, seed: int) -> list[tuple[str, bytes]]:
+    """Status messages (~250 bytes) spread over the units, each with its own event_id."""
+    out = []
+    for n in range(count):
+        unit = f"U{(publisher * 7919 + n) % UNITS:05d}"
+        body = {
+            "v": 1,
+            "event_id": str(uuid.uuid4()),
+            "occurred_at": (
+                T0 + timedelta(seconds=seed * 10_000_000 + publisher * 1_000_000 + n)
+            ).isoformat(),
+            "online": True,
+            "in_service": True,
+            "trips": 100000 + n,
+            "door_cycles": 200000 + n,
+            "running_hours": 1234.5,
+        }
+        out.append((f"liftwatch/v1/C1/{unit}/status", orjson.dumps(body)))
+    return out
+
+
+def publisher(
+    port: int, publisher_id: int, count: int, seed: int, inflight: int, ready: Any, go: Any
+) -> None:
+    """One load-generator process: prepares its messages, waits for the start, publishes at QoS 1."""
+    batch = messages_for(publisher_id, count, seed)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.max_inflight_messages_set(inflight)
+    client.max_queued_messages_set(0)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    ready.wait()
+    go.wait()
+    infos = [client.publish(topic, raw, qos=1) for topic, raw in batch]
+    for info in infos:
+        info.wait_for_publish()
+    client.disconnect()
+    client.loop_stop()
+
+
+def run_publishers(
+    port: int, total: int, procs: int, inflight: int, seed: int
+) -> tuple[float, list[Any]]:
+    """Start the generator; return the start time once every process is ready and released."""
+    ctx = mp.get_context("fork")
+    ready = ctx.Barrier(procs + 1)
+    go = ctx.Barrier(procs + 1)
+    share = total // procs
+    workers = [
+        ctx.Process(target=publisher, args=(port, i, share, seed, inflight, ready, go))
+        for i in range(procs)
+    ]
+    for w in workers:
+        w.start()
+    ready.wait()
+    start = time.perf_counter()
+    go.wait()
+    return start, workers
+
+
+def raw_copy(url: str, total: int) -> float:
+    rows = []
+    for n in range(total):
+        rows.append((uuid.uuid4(), f"U{n % UNITS:05d}", "C1", T0 - timedelta(days=400) + timedelta(seconds=n),
+                     True, True, 100000 + n, 200000 + n, 1234.5))  # fmt: skip
+    with psycopg.connect(url) as conn:
+        start = time.perf_counter()
+        for i in range(0, total, 5000):
+            with (
+                conn.cursor() as cur,
+                cur.copy(
+                    "COPY status_sample (event_id, unit_id, contractor_id, occurred_at, online, in_service, "
+                    "trips, door_cycles, running_hours) FROM STDIN (FORMAT BINARY)"
+                ) as copy,
+            ):
+                copy.set_types(
+                    [
+                        "uuid",
+                        "text",
+                        "text",
+                        "timestamptz",
+                        "bool",
+                        "bool",
+                        "int8",
+                        "int8",
+                        "float8",
+                    ]
+                )
+                for row in rows[i : i + 5000]:
+                    copy.write_row(row)
+            conn.commit()
+        elapsed = time.perf_counter() - start
+        conn.execute("TRUNCATE status_sample")
+        conn.commit()
+    return total / elapsed
+
+
+def raw_broker(port: int, total: int, procs: int, inflight: int) -> float:
+    got = [0]
+    done_at = [0.0]
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw", protocol=mqtt.MQTTv5)
+
+    def on_message(_c: Any, _u: Any, _m: Any) -> None:
+        got[0] += 1
+        if got[0] == total:
+            done_at[0] = time.perf_counter()
+
+    client.on_message = on_message
+    client.connect("127.0.0.1", port)
+    client.subscribe("liftwatch/v1/#", qos=1)
+    client.loop_start()
+    time.sleep(0.5)
+    start, pubs = run_publishers(port, total, procs, inflight, seed=1)
+    for p in pubs:
+        p.join()
+    while got[0] < total:
+        time.sleep(0.05)
+    client.disconnect()
+    client.loop_stop()
+    return total / (done_at[0] - start)
+
+
+def worker_env(url: str, port: int, n: int, shared: bool) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        LIFTWATCH_DATABASE_URL=url,
+        LIFTWATCH_BROKER_URL=f"mqtt://127.0.0.1:{port}",
+        LIFTWATCH_INGEST_CLIENT_ID=f"bench-worker-{n}",
+        LIFTWATCH_INGEST_SESSION_EXPIRY="0",
+        LIFTWATCH_INGEST_METRICS_PORT=str(9464 + 10 + n),
+        LIFTWATCH_LOG_LEVEL="WARNING",
+    )
+    if shared:
+        env["LIFTWATCH_INGEST_SHARED_GROUP"] = "bench"
+    return env
+
+
+def stored(ports: list[int]) -> float:
+    total = 0.0
+    for port in ports:
+        with contextlib.suppress(OSError):
+            metrics = scrape(f"http://127.0.0.1:{port}/metrics")
+            total += metrics.get("liftwatch_ingest_stored_total{kind=status}", 0)
+    return total
+
+
+def liftwatch_e2e(
+    url: str, port: int, total: int, procs: int, inflight: int, workers: int, seed: int
+) -> float:
+    env_list = [worker_env(url, port, n, workers > 1) for n in range(workers)]
+    command = [sys.executable, "-m", "liftwatch.cli", "ingest"]
+    procs_w = []
+    for env in env_list:
+        procs_w.append(
+            subprocess.Popen(
+                command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        )
+    ports = [int(e["LIFTWATCH_INGEST_METRICS_PORT"]) for e in env_list]
+    while stored(ports) == 0 and not all(_metrics_up(p) for p in ports):
+        time.sleep(0.2)
+    time.sleep(1.0)
+    base = stored(ports)
+    start, pubs = run_publishers(port, total, procs, inflight, seed)
+    last, last_change = base, time.perf_counter()
+    while True:
+        now_stored = stored(ports)
+        if now_stored != last:
+            last, last_change = now_stored, time.perf_counter()
+        if now_stored - base >= (total // procs) * procs:
+            break
+        if time.perf_counter() - last_change > 30:
+            print(f"  stalled at {now_stored - base:.0f} stored", file=sys.stderr)
+            break
+        time.sleep(0.1)
+    elapsed = last_change - start
+    for p in pubs:
+        p.join()
+    for w in procs_w:
+        w.terminate()
+        w.wait(timeout=60)
+    return (last - base) / elapsed
+
+
+def liftwatch_drain(
+    url: str, port: int, total: int, procs: int, inflight: int, profile: Path | None
+) -> float:
+    """The consumer alone: a backlog queued in the broker for the worker's session, then drained."""
+    env = worker_env(url, port, 9, shared=False)
+    env["LIFTWATCH_INGEST_SESSION_EXPIRY"] = "3600"
+    command = [sys.executable, "-m", "liftwatch.cli", "ingest"]
+    first = subprocess.Popen(
+        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    metrics_port = int(env["LIFTWATCH_INGEST_METRICS_PORT"])
+    while not _metrics_up(metrics_port):
+        time.sleep(0.2)
+    time.sleep(1.0)
+    first.terminate()
+    first.wait(timeout=60)
+    _, pubs = run_publishers(port, total, procs, inflight, seed=4)
+    for p in pubs:
+        p.join()
+    worker = subprocess.Popen(
+        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    spy = None
+    if profile is not None:
+        spy = subprocess.Popen(["py-spy", "record", "--pid", str(worker.pid), "-o", str(profile), "-f", "raw", "--threads",
+                                "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    expected = (total // procs) * procs
+    start = None
+    while (done := stored([metrics_port])) < expected:
+        if start is None and done > 0:
+            start = time.perf_counter()
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - (start or time.perf_counter())
+    worker.terminate()
+    worker.wait(timeout=120)
+    if spy is not None:
+        spy.wait(timeout=120)
+    return expected / elapsed
+
+
+def _metrics_up(port: int) -> bool:
+    try:
+        scrape(f"http://127.0.0.1:{port}/metrics")
+        return True
+    except OSError:
+        return False
+
+
+def machine() -> str:
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    mosq = subprocess.run(
+        [shutil.which("mosquitto") or "mosquitto", "-h"], capture_output=True, text=True
+    ).stdout
+    return (f"{platform.platform()}; {os.cpu_count()} CPUs; {mem:.1f} GiB RAM; Python {platform.python_version()}; "
+            f"paho-mqtt {version('paho-mqtt')}; psycopg {psycopg.__version__}; {mosq.splitlines()[0]}")  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--messages", type=int, default=600_000, help="messages per phase (default 600,000)"
+    )
+    parser.add_argument("--publishers", type=int, default=3, help="publisher processes (default 3)")
+    parser.add_argument(
+        "--inflight", type=int, default=1000, help="QoS 1 messages in flight per publisher"
+    )
+    parser.add_argument("--database", default=os.environ.get("LIFTWATCH_BENCH_DATABASE_URL",
+                        "postgresql://postgres@127.0.0.1:5432/postgres"), help="server to create a database on")  # fmt: skip
+    parser.add_argument(
+        "--drain", action="store_true", help="also time draining a backlog queued in the broker"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="record the draining worker with py-spy (collapsed stacks, for flamegraph tools)",
+    )
+    parser.add_argument("--skip-two", action="store_true", help="skip the two-worker phase")
+    args = parser.parse_args()
+
+    name = f"lw_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(args.database, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        server = conn.execute("SHOW server_version").fetchone()
+    url = psycopg.conninfo.make_conninfo(args.database, dbname=name)
+    workdir = Path(tempfile.mkdtemp(prefix="lw-bench-"))
+    broker, port = start_broker(workdir)
+    try:
+        migrate.upgrade(url)
+        with psycopg.connect(url) as conn:
+            conn.execute("INSERT INTO district VALUES ('D1', 'd'); INSERT INTO street_office VALUES ('S1', 'D1', 's');"
+                         "INSERT INTO community VALUES ('M1', 'S1', 'm'); INSERT INTO contractor VALUES ('C1', 'c');"
+                         "INSERT INTO building (building_id, community_id, name, floors, households) "
+                         "VALUES ('B1', 'M1', 'b', 18, 100)")  # fmt: skip
+            conn.execute(
+                "INSERT INTO unit (unit_id, registration_code, building_id, manufacturer, installed_on, contractor_id) "
+                "SELECT format('U%%s', lpad(n::text, 5, '0')), format('R%%s', n), 'B1', 'm', '2006-01-01', 'C1' "
+                "FROM generate_series(0, %s) n",
+                (UNITS - 1,),
+            )
+            conn.execute("INSERT INTO unit_contract SELECT unit_id, 'C1', '2000-01-01' FROM unit")
+        print(f"machine: {machine()}; PostgreSQL {server[0] if server else '?'}")
+        print(f"load: {args.messages} status messages per phase, {args.publishers} publisher processes, "
+              f"{args.inflight} in flight each, QoS 1")  # fmt: skip
+        copy_rate = raw_copy(url, min(args.messages, 1_000_000))
+        print(f"raw COPY into status_sample:            {copy_rate:10,.0f} rows/s")
+        broker_rate = raw_broker(port, args.messages, args.publishers, args.inflight)
+        print(f"raw broker (generator → paho subscriber): {broker_rate:8,.0f} msg/s")
+        one = liftwatch_e2e(url, port, args.messages, args.publishers, args.inflight, 1, seed=2)
+        print(f"liftwatch end to end, 1 worker:          {one:9,.0f} events/s")
+        slower = min(copy_rate, broker_rate)
+        print(f"  ratio to the slower raw path ({slower:,.0f}/s): {one / slower:.0%}")
+        if not args.skip_two:
+            two = liftwatch_e2e(url, port, args.messages, args.publishers, args.inflight, 2, seed=3)
+            print(f"liftwatch end to end, 2 workers (shared): {two:8,.0f} events/s")
+            print(f"  ratio to the slower raw path: {two / slower:.0%}")
+        if args.drain:
+            drained = liftwatch_drain(
+                url, port, args.messages, args.publishers, args.inflight, args.profile
+            )
+            print(f"liftwatch draining a queued backlog, 1 worker: {drained:,.0f} events/s")
+        with psycopg.connect(url) as conn:
+            row = conn.execute(
+                "SELECT count(*), count(DISTINCT event_id) FROM status_sample"
+            ).fetchone()
+            dead = conn.execute("SELECT count(*) FROM dead_letter").fetchone()
+        phases = 1 + (not args.skip_two) + args.drain
+        expected = phases * (args.messages // args.publishers) * args.publishers
+        print(f"stored rows {row[0] if row else 0} (distinct {row[1] if row else 0}), expected {expected}; "
+              f"dead letters {dead[0] if dead else 0}")  # fmt: skip
+    finally:
+        broker.terminate()
+        broker.wait()
+        with psycopg.connect(args.database, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
