@@ -12,7 +12,7 @@ import random
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sized
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +25,7 @@ from simulators.model import SimEvent
 INJECT_NAMESPACE = uuid.UUID("0b8f4a52-7d1e-4e2b-a0c3-5f6e7d8c9b1a")
 VALID = "valid"
 DUPLICATE = "duplicate"
-BAD = ("malformed", "schema_violation", "unknown_unit", "wrong_contractor", "oversized")
+BAD_ACTIONS = ("malformed", "schema_violation", "unknown_unit", "wrong_contractor", "oversized")
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,7 @@ class _Injector:
         self.held_late: list[tuple[float, SimEvent]] = []  # (release once time passes, event)
         self.resend: list[tuple[int, Message]] = []
         self.sends = 0
+        self.last_valid: Message | None = None
 
     def run(self, events: Iterable[SimEvent]) -> Iterator[Message]:
         plan = self.plan
@@ -141,6 +142,7 @@ class _Injector:
                     yield self._valid(_offline_status(event), at)
                     self.offline.add(event.unit_id)
                     self.counts.offline_units += 1
+                    self.counts.suppressed += 1
                     send_now = False
                 elif action in ("out_of_order", "late") and not send_now:
                     carried.append(action)
@@ -167,12 +169,15 @@ class _Injector:
             yield self._valid(event, _epoch(event))
         for _, message in self.resend:
             yield self._count(message)
+        # Faults planned past the end of a short stream: bad messages and duplicates still go out;
+        # disorder and offline units need later events, so the counts say they did not happen.
         for action in [*carried, *(a for pending in todo.values() for a in pending)]:
             if last is None:
                 break
-            if action in ("duplicate", "offline", "out_of_order", "late"):
-                continue
-            yield self._bad(action, last, _epoch(last))
+            if action == "duplicate" and self.last_valid is not None:
+                yield self._count(replace(self.last_valid, category=DUPLICATE))
+            elif action in BAD_ACTIONS:
+                yield self._bad(action, last, _epoch(last))
 
     def _duplicate(self, event: SimEvent, at: float, will_send: bool) -> list[str]:
         if not will_send:
@@ -197,7 +202,8 @@ class _Injector:
 
     def _valid(self, event: SimEvent, at: float) -> Message:
         self.counts.valid[event.kind] += 1
-        return self._count(Message(event.topic, event.encode(), VALID, at))
+        self.last_valid = self._count(Message(event.topic, event.encode(), VALID, at))
+        return self.last_valid
 
     def _count(self, message: Message) -> Message:
         self.counts.sent[message.category] += 1

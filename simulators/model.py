@@ -128,6 +128,19 @@ class Simulation:
             self.counts[kind] += 1
             yield SimEvent(unit.contractor_id, unit.unit_id, kind, payload)
 
+    def count_events(self) -> int:
+        """How many events events() yields, without building them."""
+        total = 0
+        for h in self.histories():
+            total += len(h.records)
+            if self.status_every is not None:
+                every = int(self.status_every.total_seconds())
+                first = (
+                    h.active_from * DAY + stable_int(self.seed, "status", h.unit.unit_id) % every
+                )
+                total += max(0, -(-(self.n_days * DAY - first) // every))
+        return total
+
     def ground_truth(self) -> list[dict[str, Any]]:
         """One row per unit and 1st of the month: unit_id, date, condition, p_serious_12m,
         serious_12m (None when the 12 months run past the end)."""

@@ -7,6 +7,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -160,6 +161,8 @@ def _run(args: argparse.Namespace) -> int:
             sum(1 for _ in sim.events())
         print(_counts(sim.counts))
         return 0
+    if plan is not None and plan.horizon is None:
+        plan = replace(plan, horizon=sim.count_events())  # spread the faults over the whole run
     broker = args.broker or get_settings().broker_url or "mqtt://127.0.0.1:1883"
     print(f"publishing to {broker}", file=sys.stderr)
     report = publish(
