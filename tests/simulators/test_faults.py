@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 
 import pytest
 
@@ -62,7 +63,7 @@ def test_every_injected_message_is_counted() -> None:
     assert len(sent_ids) == len(events) - counts.suppressed
     # Out-of-order and late events really arrive after later ones.
     order = [m.at for m in messages if m.category == "valid"]
-    inversions = sum(a > b for a, b in zip(order, order[1:], strict=False))
+    inversions = sum(a > b for a, b in pairwise(order))
     assert inversions >= counts.out_of_order > 0 and counts.late > 0
 
 
