@@ -15,6 +15,7 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -185,8 +186,20 @@ def _database(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _busy(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("no database connection free for %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(
+        request,
+        status=503,
+        type_="busy",
+        title="Service busy",
+        detail="every database connection is in use; retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
         request,
         status=500,
@@ -203,6 +216,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(psycopg.errors.IntegrityError, _database)
     app.add_exception_handler(psycopg.errors.DataError, _database)
+    app.add_exception_handler(PoolTimeout, _busy)
     app.add_exception_handler(Exception, _unexpected)
 
 

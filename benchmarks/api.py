@@ -1,0 +1,272 @@
+"""API load benchmark: rankings and unit explanations on a 200,000-unit fleet, driven by wrk.
+
+Builds a register and one score run of 200,000 units with SQL in a database of its own, serves
+the API with uvicorn in another process, and drives it with wrk (a C load generator, also another
+process) at 1, 16 and 64 connections. Reports throughput and p50/p95/p99 latency, and as baselines
+measured in the same run: the same ranking query straight through psycopg, and GET /healthz (the
+framework's floor). Target: p99 under 100 ms at 16 clients for a ranking page of 50 units.
+
+    .venv/bin/python benchmarks/api.py [--units 200000] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from api.tokens import create_token  # noqa: E402
+from core import migrate  # noqa: E402
+from core.db import connect, database_url  # noqa: E402
+from core.scope import Scope  # noqa: E402
+from scoring import queries  # noqa: E402
+
+CONCURRENCY = (1, 16, 64)
+
+FLEET_SQL = """
+INSERT INTO district VALUES ('D1', '海淀区', 'Haidian');
+INSERT INTO street_office SELECT 'S' || i, 'D1', '街道' || i, NULL FROM generate_series(1, 20) i;
+INSERT INTO community SELECT 'C' || i, 'S' || (1 + i % 20), '小区' || i, NULL FROM generate_series(1, 2000) i;
+INSERT INTO contractor SELECT 'K' || i, '维保' || i, NULL FROM generate_series(1, 50) i;
+INSERT INTO building (building_id, community_id, name, floors, households, elderly_share, fund_status)
+SELECT 'B' || i, 'C' || (1 + i % 2000), i || '号楼', 6 + i % 25, 24 + i % 200, (i % 60) / 100.0,
+       (ARRAY['funded', 'insufficient', 'none'])[1 + i % 3]
+FROM generate_series(1, %(buildings)s) i;
+INSERT INTO unit (unit_id, registration_code, building_id, manufacturer, installed_on, contractor_id)
+SELECT 'U' || i, 'RC' || i, 'B' || (1 + i % %(buildings)s), 'Maker' || (i % 7),
+       date '1990-01-01' + (i % 10000), 'K' || (1 + i % 50)
+FROM generate_series(1, %(units)s) i;
+INSERT INTO score_run (as_of, policy_version, policy_hash, unit_count)
+VALUES ('2023-05-01', 'bench', 'bench', %(units)s);
+INSERT INTO unit_score (run_id, unit_id, rank, health, pof, cof, risk, flag, flag_rule, factors)
+SELECT 1, unit_id, row_number() OVER (ORDER BY risk DESC, unit_id), health, pof, cof, risk,
+       (ARRAY['stopped', 'replace_or_overhaul', 'safety_assessment', 'watch', 'ok'])[1 + (abs(h) % 5)],
+       'bench.rule', %(factors)s::jsonb
+FROM (SELECT 'U' || i AS unit_id, hashtext('u' || i) AS h, 0.5 + (abs(hashtext('h' || i)) % 950) / 100.0 AS health,
+             (abs(hashtext('p' || i)) % 1000) / 1000.0 AS pof, 1 + (abs(hashtext('c' || i)) % 1000) / 100.0 AS cof,
+             (abs(hashtext('r' || i)) % 1000000) / 1000.0 AS risk
+      FROM generate_series(1, %(units)s) i) s;
+ANALYZE;
+"""
+
+FACTORS = (
+    "["
+    + ", ".join(
+        f'{{"factor": "{name}", "value": 1, "modifier": 1.0, "contribution": 0.5,'
+        f' "zh": "因素{name}的说明，约三十个汉字，用来模拟真实解释的长度", "en": "an explanation of {name} of a typical length"}}'
+        for name in (
+            "failed_inspection",
+            "age",
+            "missed_maintenance",
+            "fault_rate",
+            "serious_rate",
+            "excluded_causes",
+            "downtime",
+            "data_freshness",
+            "consequence",
+            "flag_rule",
+        )
+    )
+    + "]"
+)
+
+LUA = """
+math.randomseed(%(seed)d)
+request = function()
+  local path = "%(path)s"
+  if string.find(path, "UNIT") then
+    path = string.gsub(path, "UNIT", "U" .. math.random(1, %(units)d))
+  end
+  return wrk.format("GET", path, {["Authorization"] = "Bearer %(token)s"})
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%f %%f %%f %%f %%d\\n", summary.requests,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    summary.duration / 1e6, summary.errors.status + summary.errors.connect + summary.errors.timeout))
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def build_fleet(url: str, units: int) -> str:
+    """Register, one score run and a bureau token; returns the token."""
+    started = time.perf_counter()
+    migrate.upgrade(url)
+    with connect(url) as conn:
+        for statement in FLEET_SQL.split(";\n"):
+            text = statement.replace("%(buildings)s", str(units // 10)).replace(
+                "%(units)s", str(units)
+            )
+            if "%(factors)s" in text:
+                conn.execute(text.replace(" % ", " %% "), {"factors": FACTORS})
+            elif text.strip():
+                conn.execute(text)
+        token, _ = create_token(conn, role="bureau", bound_to="D1", name="bench")
+        conn.commit()
+    print(
+        f"fleet of {units} units and one score run built in {time.perf_counter() - started:.1f} s"
+    )
+    return token
+
+
+def sql_baseline(url: str, rounds: int = 200) -> float:
+    """Median ms of the ranking page query through psycopg, no HTTP."""
+    times = []
+    with connect(url) as conn:
+        for _ in range(rounds):
+            t = time.perf_counter()
+            queries.ranking(conn, scope=Scope("bureau", "D1"), limit=50)
+            times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def wrk(
+    base: str, path: str, token: str, clients: int, seconds: int, units: int
+) -> dict[str, float]:
+    """Run wrk on one path; throughput and latency percentiles in ms."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(LUA % {"seed": clients, "path": path, "units": units, "token": token})
+    try:
+        out = subprocess.run(
+            [
+                "wrk",
+                f"-t{min(clients, 2)}",
+                f"-c{clients}",
+                f"-d{seconds}s",
+                "--timeout",
+                "10s",
+                "-s",
+                script.name,
+                base,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(script.name)
+    line = next(x for x in out.splitlines() if x.startswith("RESULT"))
+    n, p50, p95, p99, duration, errors = line.split()[1:]
+    return {
+        "rps": int(n) / float(duration),
+        "p50": float(p50),
+        "p95": float(p95),
+        "p99": float(p99),
+        "errors": int(errors),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--units", type=int, default=200_000)
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per point")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
+        return 1
+    server_url = os.environ.get("LIFTWATCH_TEST_DATABASE_URL") or database_url()
+    name = f"lw_bench_api_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = psycopg.conninfo.make_conninfo(server_url, dbname=name)
+    server = None
+    try:
+        token = build_fleet(url, args.units)
+        port = _free_port()
+        env = {
+            **os.environ,
+            "LIFTWATCH_DATABASE_URL": url,
+            "LIFTWATCH_DB_POOL_MIN": "4",
+            "LIFTWATCH_DB_POOL_MAX": "16",
+            "LIFTWATCH_LOG_LEVEL": "WARNING",
+        }
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the API server did not start") from None
+                time.sleep(0.2)
+        print(
+            f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+            f"Python {platform.python_version()}, {platform.platform()}"
+        )
+        print(f"server: uvicorn, 1 worker, pool 4-16; load: wrk, {args.seconds} s per point")
+        baseline = sql_baseline(url)
+        print(f"baseline: ranking query through psycopg, median {baseline:.2f} ms")
+        scenarios = {
+            "healthz (floor)": "/healthz",
+            "ranking page of 50": "/v1/rankings?limit=50",
+            "ranking, one street office": "/v1/rankings?limit=50&street_office_id=S7",
+            "unit explanation": "/v1/units/UNIT/explanation",
+        }
+        print(
+            f"{'endpoint':<28}{'clients':>8}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+            f"{'p50/SQL':>9}{'errors':>8}"
+        )
+        for label, path in scenarios.items():
+            for clients in CONCURRENCY:
+                r = wrk(base, path, token, clients, args.seconds, args.units)
+                print(
+                    f"{label:<28}{clients:>8}{r['rps']:>10.0f}{r['p50']:>9.1f}{r['p95']:>9.1f}"
+                    f"{r['p99']:>9.1f}{r['p50'] / baseline:>9.1f}{r['errors']:>8}"
+                )
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
