@@ -14,6 +14,7 @@ Prints figures, ratios and the machine. Usage: python benchmarks/ingest.py [--me
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import multiprocessing as mp
 import os
@@ -103,8 +104,13 @@ def publisher(
     client.loop_start()
     ready.wait()
     go.wait()
-    infos = [client.publish(topic, raw, qos=1) for topic, raw in batch]
-    for info in infos:
+    # paho's message ids wrap at 65535: keep the client's own queue well below that.
+    window: collections.deque[Any] = collections.deque()
+    for topic, raw in batch:
+        window.append(client.publish(topic, raw, qos=1))
+        if len(window) >= 20 * inflight:
+            window.popleft().wait_for_publish()
+    for info in window:
         info.wait_for_publish()
     client.disconnect()
     client.loop_stop()

@@ -49,6 +49,10 @@ def _split(body: bytes) -> list[Any]:
     return out
 
 
+def _text(value: Any) -> str | None:
+    return value if value is None or isinstance(value, str) else orjson.dumps(value).decode()
+
+
 def _item(value: Any, caller: str | None, limits: Any, now: datetime) -> Decoded:
     if isinstance(value, bytes):
         message = Message(None, caller, None, None, value)
@@ -59,7 +63,8 @@ def _item(value: Any, caller: str | None, limits: Any, now: datetime) -> Decoded
         problem = Problem("item", "schema_violation", "an object", type(value).__name__)
         return Decoded(message, contractor_id=caller).reject("schema_violation", [problem])
     fields = dict(value)
-    kind, unit, named = (fields.pop(k, None) for k in ROUTING)
+    # Routing fields of the wrong type become text so they are reported (and dead-lettered) as sent.
+    kind, unit, named = (_text(fields.pop(k, None)) for k in ROUTING)
     contractor = named if caller is None else caller
     message = Message(None, contractor, unit, kind, orjson.dumps(fields))
     if caller is not None and named is not None and named != caller:

@@ -107,8 +107,12 @@ def write_batch(
     source: Source,
     register: RegisterCache,
     dead_letters: bool = True,
+    keep_items: bool = True,
 ) -> IngestResult:
-    """Authorize decoded items and store them (or their dead letters) in one transaction."""
+    """Authorize decoded items and store them (or their dead letters) in one transaction.
+
+    ``keep_items=False`` leaves ``result.items`` empty when only the totals are wanted.
+    """
     result = IngestResult()
     outcomes: list[Outcome] = ["rejected"] * len(items)
     with conn.transaction():
@@ -137,12 +141,13 @@ def write_batch(
     for n, (item, outcome) in enumerate(zip(items, outcomes, strict=True)):
         if outcome == "rejected":
             result.rejected[item.reason or ""] += 1
-        result.items.append(
-            ItemOutcome(
-                n, outcome, item.event_id, item.kind, item.reason,
-                item.detail if item.reason else None, tuple(item.problems),
+        if keep_items:
+            detail = item.detail if item.reason else None
+            result.items.append(
+                ItemOutcome(
+                    n, outcome, item.event_id, item.kind, item.reason, detail, tuple(item.problems)
+                )
             )
-        )  # fmt: skip
     return result
 
 

@@ -87,7 +87,7 @@ class Worker:
         self.totals = IngestResult()
         self.generation = 0
         self.stopping = threading.Event()
-        self.stopped = threading.Event()
+        self.failed = False
         self._disconnected = threading.Event()
         self._conn: psycopg.Connection[Any] | None = None
         self._batch_started: float | None = None
@@ -221,6 +221,7 @@ class Worker:
                     [p.decoded for p in batch],
                     source="mqtt",
                     register=self.register,
+                    keep_items=False,
                 )
             except _DB_ERRORS as exc:
                 metrics.DB_ERRORS.inc()
@@ -249,6 +250,16 @@ class Worker:
         metrics.ACKED.inc(len(batch))
 
     def _writer(self) -> None:
+        try:
+            self._write_until_stopped()
+        except Exception:
+            # Nothing of the failed batch was acknowledged: the broker keeps it for the next run.
+            log.exception("the writer failed; stopping without acknowledging its batch")
+            self.failed = True
+        finally:
+            self.stopping.set()
+
+    def _write_until_stopped(self) -> None:
         last_summary = time.monotonic()
         while not (self.stopping.is_set() and self.queue.empty()):
             batch = self._collect()
@@ -265,7 +276,6 @@ class Worker:
                 last_summary = time.monotonic()
                 self._log_summary()
         self._log_summary()
-        self.stopped.set()
 
     def _log_summary(self) -> None:
         t = self.totals
@@ -310,7 +320,13 @@ class Worker:
             signal.signal(signal.SIGINT, self._signal)
         self._prepare_database()
         if self.settings.ingest_metrics_port:
-            start_http_server(self.settings.ingest_metrics_port)
+            try:
+                start_http_server(self.settings.ingest_metrics_port)
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot serve metrics on port {self.settings.ingest_metrics_port} ({exc}); "
+                    "set LIFTWATCH_INGEST_METRICS_PORT to a free port, or 0"
+                ) from exc
             log.info("metrics on http://0.0.0.0:%d/metrics", self.settings.ingest_metrics_port)
         writer = threading.Thread(target=self._writer, name="ingest-writer", daemon=True)
         writer.start()
@@ -331,7 +347,7 @@ class Worker:
             self.client.loop_stop()
             self._drop_connection()
         log.info("ingest worker stopped")
-        return 0
+        return 1 if self.failed else 0
 
     def _signal(self, signum: int, _frame: FrameType | None) -> None:
         log.info("received %s: flushing, committing and acknowledging", signal.Signals(signum).name)

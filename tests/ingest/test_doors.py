@@ -40,6 +40,7 @@ def test_http_batch_returns_one_result_per_item_in_order(conn: psycopg.Connectio
         payload("status", trips=-5) | {"kind": "status", "unit_id": "U1"},
         payload("status") | {"kind": "lift", "unit_id": "U1"},
         [1, 2],
+        payload("status") | {"kind": "status", "unit_id": {"id": 1}},
     ]
     result = ingest_http_batch(conn, orjson.dumps(items), contractor_id="C1")
     got = [(r["index"], r["outcome"], r["reason"]) for r in (i.as_dict() for i in result.items)]
@@ -47,7 +48,7 @@ def test_http_batch_returns_one_result_per_item_in_order(conn: psycopg.Connectio
         (0, "stored", None), (1, "duplicate", None), (2, "stored", None),
         (3, "rejected", "unknown_unit"), (4, "rejected", "not_maintainer"),
         (5, "rejected", "schema_violation"), (6, "rejected", "unknown_kind"),
-        (7, "rejected", "schema_violation"),
+        (7, "rejected", "schema_violation"), (8, "rejected", "schema_violation"),
     ]  # fmt: skip
     assert result.items[0].as_dict()["event_id"] == fault["event_id"]
     (problem,) = result.items[5].as_dict()["problems"]

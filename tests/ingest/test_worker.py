@@ -146,3 +146,24 @@ def test_mqtt_3_1_1_worker_and_publisher_are_accepted(
         worker.stop()
         runner.join(timeout=30)
     assert counts(db_url)["status"] == len(stream)
+
+
+def test_a_writer_failure_stops_the_worker_without_acknowledging(
+    conn: psycopg.Connection[Any], db_url: str, broker: Mosquitto
+) -> None:
+    add_register(conn, {"U1": [("C1", T0 - timedelta(days=365), None)]})
+    conn.execute("ALTER TABLE status_sample RENAME TO status_sample_away")
+    settings = Settings(
+        database_url=db_url, broker_url=broker.url, ingest_client_id="t-fail",
+        ingest_metrics_port=0, ingest_batch_max_wait=0.05,
+    )  # fmt: skip
+    worker = Worker(settings, database_url=db_url, broker_url=broker.url)
+    exit_code: list[int] = []
+    runner = threading.Thread(target=lambda: exit_code.append(worker.run(install_signals=False)))
+    runner.start()
+    wait_for(lambda: worker.generation > 0, timeout=10, what="worker connected")
+    time.sleep(0.3)
+    publish(broker.url, [message("C1", "U1", "status", payload("status"))])
+    runner.join(timeout=30)
+    assert exit_code == [1]
+    assert _pending_for(broker.url, "t-fail") == 1, "the broker still holds the unstored message"
