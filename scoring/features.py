@@ -45,7 +45,11 @@ u AS (
                     CASE WHEN u.renewed_on <= params.d THEN u.renewed_on END)::timestamp
                AT TIME ZONE 'Asia/Shanghai' AS age_from_t,
            coalesce(s.old_value, u.service_status) AS service_status,
-           params.t, params.d
+           params.t, params.d,
+           greatest(params.t - %(trend_days)s * interval '1 day',
+                    greatest(u.installed_on, r.renewed_on,
+                             CASE WHEN u.renewed_on <= params.d THEN u.renewed_on END)::timestamp
+                        AT TIME ZONE 'Asia/Shanghai') AS trend_start
     FROM unit u
     CROSS JOIN params
     LEFT JOIN renewal r USING (unit_id)
@@ -75,13 +79,14 @@ f AS (
            coalesce(sum(extract(epoch FROM least(e.ended_at, u.t) - e.occurred_at) / 3600.0)
                     FILTER (WHERE e.cause = 'equipment'
                             AND e.occurred_at >= u.t - interval '365 days'), 0) AS downtime_hours_365d,
-           count(*) FILTER (WHERE e.cause = 'equipment') AS trend_faults,
-           sum(ln(greatest(extract(epoch FROM u.t - greatest(u.t - %(trend_days)s * interval '1 day',
-                                                             u.age_from_t)), 86400.0)
-                  / greatest(extract(epoch FROM e.occurred_at
-                                     - greatest(u.t - %(trend_days)s * interval '1 day',
-                                                u.age_from_t)), 3600.0)))
-               FILTER (WHERE e.cause = 'equipment') AS trend_log_sum
+           count(*) FILTER (WHERE e.cause = 'equipment' AND e.occurred_at >= u.trend_start)
+               AS trend_faults,
+           count(*) FILTER (WHERE e.cause = 'equipment' AND e.severity <> 'minor'
+                            AND e.occurred_at >= u.trend_start) AS trend_serious,
+           sum(ln(greatest(extract(epoch FROM u.t - u.trend_start), 86400.0)
+                  / greatest(extract(epoch FROM e.occurred_at - u.trend_start), 3600.0)))
+               FILTER (WHERE e.cause = 'equipment' AND e.occurred_at >= u.trend_start)
+               AS trend_log_sum
     FROM fault_event e
     JOIN u USING (unit_id)
     WHERE e.occurred_at < u.t
@@ -173,6 +178,7 @@ SELECT u.unit_id, u.manufacturer, u.building_id,
        coalesce(f.excluded_entrapments_365d, 0) AS excluded_entrapments_365d,
        coalesce(f.downtime_hours_365d, 0) AS downtime_hours_365d,
        coalesce(f.trend_faults, 0) AS trend_faults,
+       coalesce(f.trend_serious, 0) AS trend_serious,
        f.trend_log_sum,
        least(%(trend_days)s, u.d - u.age_from + 1) AS trend_window_days,
        li.occurred_at AS last_inspection_at,
@@ -231,6 +237,7 @@ NUMERIC = (
     "excluded_entrapments_365d",
     "downtime_hours_365d",
     "trend_faults",
+    "trend_serious",
     "trend_log_sum",
     "trend_window_days",
     "failed_inspection_open",
@@ -280,7 +287,10 @@ def compute_features(
         "visit_days": float(policy_features["maintenance_interval_days"]),
         "failed_days": 1095,
     }
-    with conn.cursor(row_factory=tuple_row) as cur:
+    with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
+        # The planner cannot see through the CTEs and overestimates rows by orders of magnitude;
+        # JIT then spends longer compiling the query than running it.
+        cur.execute("SET LOCAL jit = off")
         cur.execute(FEATURES_SQL, params)
         names = [d.name for d in cur.description or ()]
         rows = cur.fetchall()

@@ -32,7 +32,7 @@ CONDITION_FACTORS = (
     "repeated_findings",
     "recent_failed_inspection",
 )
-RELIABILITY_FACTORS = ("inspection_overdue", "missed_maintenance")
+RELIABILITY_FACTORS = ("usage", "inspection_overdue", "missed_maintenance")
 MODIFIERS = CONDITION_FACTORS + RELIABILITY_FACTORS
 
 
@@ -67,6 +67,14 @@ def initial_health(age_years: np.ndarray, expected_life: np.ndarray, cap: float)
     """CNAIM initial health: 0.5 when new, 5.5 at the end of the expected life."""
     b = np.log(11.0) / expected_life
     return np.minimum(cap, 0.5 * np.exp(b * np.maximum(age_years, 0.0)))
+
+
+def soft_cap(health: np.ndarray, *, knee: float, top: float) -> np.ndarray:
+    """Health as is up to the knee, then bent smoothly toward the top: units past the scale keep
+    their order instead of all reading 10."""
+    over = np.maximum(health - knee, 0.0)
+    span = top - knee
+    return np.where(health <= knee, health, knee + span * (1.0 - np.exp(-over / span)))
 
 
 def probability_of_failure(health: np.ndarray, *, k: float, c: float) -> np.ndarray:
@@ -139,15 +147,25 @@ def health_scores(
         ),
         "missed_maintenance": _per_unit(cols["missed_maintenance"], miss["per_visit"], miss["max"]),
     }
+    use = mods["usage"]
+    modifiers["usage"] = np.clip(
+        np.power(np.maximum(duty_ratio, 1e-9), use["exponent"]), *use["bounds"]
+    )
     product = np.prod(np.vstack([modifiers[m] for m in MODIFIERS]), axis=0)
     lo, hi = h["bounds"]
-    raw = np.clip(h0 * product, lo, hi)
+    raw = np.maximum(h0 * product, lo)
     failed = cols["failed_inspection_open"] > 0
-    health = np.where(failed, np.maximum(raw, h["failed_inspection_collar"]), raw)
+    health = soft_cap(
+        np.where(failed, np.maximum(raw, h["failed_inspection_collar"]), raw),
+        knee=h["knee"],
+        top=hi,
+    )
 
     logs = {m: np.log(modifiers[m]) for m in MODIFIERS}
     total_log = np.sum(np.vstack(list(logs.values())), axis=0)
-    added = raw - h0
+    # Shares of the log-product, scaled to the soft-capped health, so the factors add up to it.
+    capped_raw = soft_cap(raw, knee=h["knee"], top=hi)
+    added = capped_raw - h0
     with np.errstate(divide="ignore", invalid="ignore"):
         share = {m: np.where(total_log != 0, logs[m] / total_log, 0.0) for m in MODIFIERS}
     contributions = {"age": h0, **{m: added * share[m] for m in MODIFIERS}}
@@ -161,7 +179,7 @@ def health_scores(
         initial=h0,
         modifiers=modifiers,
         contributions=contributions,
-        collar=health - raw,
+        collar=health - capped_raw,
         health=health,
         pof=pof,
         consequence=consequence,

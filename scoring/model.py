@@ -75,6 +75,10 @@ class FailureModel(ClassifierMixin, BaseEstimator):
         if not train.any() or len(np.unique(y[train])) < 2:
             train = np.ones(len(y), dtype=bool)
         self.classes_ = np.unique(y)
+        # A fleet without status terminals has no trip counts at all; trees cannot bin an empty
+        # column, so such columns are held at zero (in prediction too).
+        self.empty_columns_ = np.all(np.isnan(X[train]), axis=0)
+        X = self._fill(X)  # noqa: N806
         self.booster_ = HistGradientBoostingClassifier(
             max_iter=self.max_iter,
             learning_rate=self.learning_rate,
@@ -91,11 +95,16 @@ class FailureModel(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
         """Calibrated probabilities of (no event, event)."""
         check_is_fitted(self)
-        X = check_array(X, ensure_all_finite="allow-nan")  # noqa: N806
+        X = self._fill(check_array(X, ensure_all_finite="allow-nan"))  # noqa: N806
         raw = self.booster_.predict_proba(X)[:, 1]
         # Isotonic steps tie many units; a hair of the raw score keeps their order.
         p = np.clip(self.calibrator_.predict(raw) + 1e-6 * raw, 0.0, 1.0)
         return np.column_stack([1.0 - p, p])
+
+    def _fill(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        X = X.copy()  # noqa: N806
+        X[:, self.empty_columns_] = 0.0
+        return X
 
     def predict(self, X: Any) -> np.ndarray:  # noqa: N803
         """1 where the calibrated probability is at least one half."""

@@ -7,6 +7,8 @@ that says so. Factors come most important first; the flag's rule closes the list
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +27,36 @@ def _day(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+class _Row:
+    """One unit's view of column lists, read on demand."""
+
+    def __init__(self, cols: Mapping[str, Any], i: int) -> None:
+        self.cols, self.i = cols, i
+
+    def __getitem__(self, name: str) -> Any:
+        return self.cols[name][self.i]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def as_lists(obj: Any) -> Any:
+    """A copy of a dataclass of arrays with Python lists instead: reading one unit at a time from
+    lists is many times faster than from arrays."""
+    if isinstance(obj, dict):
+        return _plain(obj)
+    return type(obj)(**{f: _plain(getattr(obj, f)) for f in obj.__dataclass_fields__})
+
+
+def _num(value: float, default: float = 0.0) -> float:
+    return default if math.isnan(value) else float(value)
 
 
 def _n(value: float) -> int:
@@ -75,29 +107,33 @@ def _modifier_text(
     hs: HealthScores,
 ) -> tuple[Any, str, str] | None:
     """The value and sentences of one modifier, or None when it says nothing worth reading."""
-    c = {k: v[i] for k, v in cols.items()}
+    c = _Row(cols, i)
     if name == "fault_rate":
-        n, r = _n(c["faults_365d"]), float(faults.rate[i])
-        lo, hi, fleet = (
-            float(faults.low[i]),
-            float(faults.high[i]),
-            float(hs.extra["fleet_fault_rate"][i]),
-        )
+        n, years = _n(c["trend_faults"]), float(c["trend_window_days"]) / 365.0
+        r, lo, hi = float(faults.rate[i]), float(faults.low[i]), float(faults.high[i])
+        fleet = float(hs.extra["fleet_fault_rate"][i])
+        n90, n365 = _n(c["faults_90d"]), _n(c["faults_365d"])
         return (
             n,
-            f"365天内设备故障{n}次（按同类电梯修正后每年{r:.1f}次，90%区间{lo:.1f}–{hi:.1f}；"
-            f"全市平均{fleet:.1f}次）",
-            f"{n} equipment faults in 365 days (cohort-adjusted {r:.1f}/year, 90% interval "
-            f"{lo:.1f}-{hi:.1f}; fleet average {fleet:.1f})",
+            f"近{years:.1f}年设备故障{n}次（90天内{n90}次，365天内{n365}次；按同类电梯修正后每年"
+            f"{r:.1f}次，90%区间{lo:.1f}–{hi:.1f}；全市平均{fleet:.1f}次）",
+            f"{n} equipment faults in {years:.1f} years ({n90} in 90 days, {n365} in 365 days; "
+            f"cohort-adjusted {r:.1f}/year, 90% interval {lo:.1f}-{hi:.1f}; fleet average {fleet:.1f})",
         )
     if name == "serious_rate":
-        n, r = _n(c["serious_365d"]), float(serious.rate[i])
+        n, r = _n(c["trend_serious"]), float(serious.rate[i])
+        years = float(c["trend_window_days"]) / 365.0
         return (
             n,
-            f"365天内严重设备故障{n}次（修正后每年{r:.1f}次）",
-            f"{n} serious equipment faults (major or critical) in 365 days "
+            f"近{years:.1f}年严重设备故障{n}次（修正后每年{r:.1f}次）",
+            f"{n} serious equipment faults (major or critical) in {years:.1f} years "
             f"(cohort-adjusted {r:.1f}/year)",
         )
+    if name == "usage":
+        trips = c["trips_per_day"]
+        if math.isnan(trips):
+            return None
+        return (_n(trips), f"日均运行{_n(trips)}次", f"{_n(trips)} trips a day")
     if name == "entrapments":
         n, n90 = _n(c["entrapments_365d"]), _n(c["entrapments_90d"])
         if n == 0:
@@ -123,13 +159,13 @@ def _modifier_text(
             return None
         return (n, f"{n}项整改尚未复检合格", f"{n} rectification items not yet re-inspected")
     if name == "inspection_findings":
-        n, serious = _n(c["last_defects"]), _n(c["last_serious_defects"])
-        if n == 0 and serious == 0:
+        n, grave = _n(c["last_defects"]), _n(c["last_serious_defects"])
+        if n == 0 and grave == 0:
             return None
         return (
             n,
-            f"上次定期检验发现{n}项需整改问题（其中严重{serious}项）",
-            f"last periodic inspection found {n} items needing rectification ({serious} major or critical)",
+            f"上次定期检验发现{n}项需整改问题（其中严重{grave}项）",
+            f"last periodic inspection found {n} items needing rectification ({grave} major or critical)",
         )
     if name == "repeated_findings":
         if hs.modifiers[name][i] == 1.0:
@@ -148,7 +184,7 @@ def _modifier_text(
         if c["inspection_overdue"] < 1:
             return None
         days = c["days_since_inspection"]
-        if np.isnan(days):
+        if math.isnan(days):
             return (None, "无定期检验记录", "no periodic inspection on record")
         return (
             _n(days),
@@ -199,7 +235,7 @@ def _notes(
             )
         )
     expiry = cols["days_to_certificate_expiry"][i]
-    if not np.isnan(expiry) and expiry < 0:
+    if not math.isnan(expiry) and expiry < 0:
         day = _day(other["certificate_expiry"][i])
         out.append(
             _entry(
@@ -223,15 +259,8 @@ def _notes(
                 f"{downtime:.0f} hours out of service from equipment faults in 365 days",
             )
         )
-    trips = cols["trips_per_day"][i]
-    if not np.isnan(trips):
-        out.append(
-            _entry(
-                "usage", _n(trips), None, None, f"日均运行{_n(trips)}次", f"{_n(trips)} trips a day"
-            )
-        )
     silent = cols["days_silent"][i]
-    if np.isnan(silent):
+    if math.isnan(silent):
         out.append(
             _entry(
                 "data_freshness",
@@ -258,9 +287,9 @@ def _notes(
 
 def _consequence(i: int, cols: dict[str, np.ndarray], hs: HealthScores) -> dict[str, Any]:
     units = max(_n(cols["units_in_building"][i]), 1)
-    households = _n(np.nan_to_num(cols["households"][i]))
-    floors = _n(np.nan_to_num(cols["floors"][i]))
-    elderly = float(np.nan_to_num(cols["elderly_share"][i], nan=0.0))
+    households = _n(_num(cols["households"][i]))
+    floors = _n(_num(cols["floors"][i]))
+    elderly = _num(cols["elderly_share"][i])
     others = _n(cols["other_units_in_service"][i])
     if others == 0:
         red_zh, red_en = "本楼无其他电梯在用", "no other elevator of the building in service"

@@ -23,7 +23,7 @@ from scoring.flags import assign_flags, rule_name
 from scoring.health import HealthScores, health_scores
 from scoring.model import design_matrix
 from scoring.policy import FlagRule, Policy
-from scoring.reasons import explain_unit
+from scoring.reasons import as_lists, explain_unit
 from scoring.shrinkage import ShrunkRates, cohort_labels, shrink
 
 Progress = Callable[[str], None]
@@ -43,6 +43,7 @@ class Scored:
     rules: list[FlagRule | None] = field(default_factory=list)
     rank: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    plain: dict[str, Any] | None = None
 
 
 def compute_scores(
@@ -59,10 +60,11 @@ def compute_scores(
         feats.other["manufacturer"], cols["age_years"], shrink_spec["age_bands"]
     )
     min_units, interval = int(shrink_spec["min_cohort_units"]), float(shrink_spec["interval"])
-    exposure = np.maximum(cols["exposure_years"], 1.0 / 365.0)
-    faults = shrink(cols["faults_365d"], exposure, cohorts, min_units=min_units, interval=interval)
+    # Rates over the trend window (two years by default): twice the evidence of a single year.
+    exposure = np.maximum(cols["trend_window_days"] / 365.0, 1.0 / 365.0)
+    faults = shrink(cols["trend_faults"], exposure, cohorts, min_units=min_units, interval=interval)
     serious = shrink(
-        cols["serious_365d"], exposure, cohorts, min_units=min_units, interval=interval
+        cols["trend_serious"], exposure, cohorts, min_units=min_units, interval=interval
     )
     hs = health_scores(
         cols, faults, serious, policy.params, expected_life_years=expected_life_years
@@ -122,15 +124,25 @@ def score(
 
 def factors_of(scored: Scored, i: int) -> list[dict[str, Any]]:
     """The explained factor list of the unit at position ``i``."""
-    p = None if scored.model_probability is None else scored.model_probability[i]
+    if scored.plain is None:
+        scored.plain = {
+            "cols": as_lists(scored.features.numeric),
+            "hs": as_lists(scored.health),
+            "faults": as_lists(scored.faults),
+            "serious": as_lists(scored.serious),
+            "model": None
+            if scored.model_probability is None
+            else scored.model_probability.tolist(),
+        }
+    plain = scored.plain
     return explain_unit(
         i,
-        scored.features.numeric,
+        plain["cols"],
         scored.features.other,
-        scored.health,
-        scored.faults,
-        scored.serious,
-        p,
+        plain["hs"],
+        plain["faults"],
+        plain["serious"],
+        None if plain["model"] is None else plain["model"][i],
         scored.rules[i],
     )
 

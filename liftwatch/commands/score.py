@@ -7,7 +7,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -121,10 +121,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--units", type=int, default=4000, help="units in the simulated city (default: 4000)"
     )
     ev.add_argument(
-        "--start", type=_day, default=date(2018, 1, 1), help="history start (default: 2018-01-01)"
+        "--start", type=_day, default=date(2017, 1, 1), help="history start (default: 2017-01-01)"
     )
     ev.add_argument(
-        "--as-of", type=_day, default=date(2023, 1, 1), help="backtest date (default: 2023-01-01)"
+        "--as-of",
+        type=_day,
+        default=date(2023, 1, 1),
+        help="last backtest date (default: 2023-01-01)",
+    )
+    ev.add_argument(
+        "--dates",
+        type=int,
+        default=4,
+        help="backtest dates a quarter apart, ending at --as-of (default: 4)",
     )
     ev.add_argument("--seed", type=int, default=7, help="simulation seed (default: 7)")
     ev.add_argument(
@@ -300,22 +309,31 @@ def _batches(events: Iterator[Any], size: int) -> Iterator[list[Any]]:
 
 
 def simulate_into(
-    url: str, *, scenario: str, units: int, start: date, end: date, seed: int, truth: Path
+    url: str,
+    *,
+    scenario: str,
+    units: int,
+    start: date,
+    end: date,
+    register_dates: list[date],
+    seed: int,
+    truth: Path,
 ) -> None:
-    """Simulate a scenario's history and load its register and events into a database."""
-    from simulators.model import simulate
-
+    """Simulate a scenario's history into a database: the register as the bureau held it on each
+    date (so renewals accumulate), every event through ingestion, and the ground truth file."""
     from core.register import import_rows
     from ingest.pipeline import IngestResult, ingest_messages
+    from simulators.model import simulate
     from simulators.scenario import load_scenario
 
     overrides = {"units": units} if scenario == "city" else {}
     spec = load_scenario(scenario, **overrides)
     started = time.perf_counter()
     with connect(url) as conn:
-        report = import_rows(conn, spec.register_rows(end), source="simulator")
-        conn.commit()
-    _say(f"register: {report.summary()}")
+        for day in register_dates:
+            report = import_rows(conn, spec.register_rows(day), source=f"simulator {day}")
+            conn.commit()
+            _say(f"register as of {day}: {report.summary()}")
     sim = simulate(spec, start=start, end=end, seed=seed)
     totals = IngestResult()
     with connect(url) as conn:
@@ -334,12 +352,10 @@ def simulate_into(
 def _evaluate(args: argparse.Namespace) -> int:
     policy, life = _policy(args)
     url = _evaluation_url()
-    truth = (
-        get_settings().data_dir
-        / "evaluation"
-        / f"{args.scenario}-{args.units}-{args.seed}-truth.csv"
-    )
-    end = date(args.as_of.year + 1, args.as_of.month, args.as_of.day)
+    name = f"{args.scenario}-{args.units}-{args.seed}-{args.start}-{args.as_of}"
+    truth = get_settings().data_dir / "evaluation" / f"{name}-truth.csv"
+    dates = [args.as_of - timedelta(days=91 * k) for k in reversed(range(args.dates))]
+    end = args.as_of + timedelta(days=366)
     if not (args.reuse and truth.exists()):
         _recreate(url)
         truth.parent.mkdir(parents=True, exist_ok=True)
@@ -352,15 +368,17 @@ def _evaluate(args: argparse.Namespace) -> int:
             units=args.units,
             start=args.start,
             end=end,
+            register_dates=dates,
             seed=args.seed,
             truth=truth,
         )
     with connect(url) as conn:
-        _say(f"training the model on snapshots before {args.as_of}")
+        # Trained only on outcomes known by the first backtest date: nothing leaks from later.
+        _say(f"training the model on snapshots whose outcome was known by {dates[0]}")
         try:
             model, facts = train_model(
                 conn,
-                as_of=args.as_of,
+                as_of=dates[0],
                 policy=policy,
                 expected_life_years=life,
                 years=args.train_years,
@@ -368,11 +386,11 @@ def _evaluate(args: argparse.Namespace) -> int:
             )
         except ValueError as exc:
             raise ConfigError(f"cannot train on this history: {exc}") from None
-        _say(f"scoring as of {args.as_of} and comparing with the ground truth")
+        _say(f"scoring as of {', '.join(map(str, dates))} and comparing with the ground truth")
         result = evaluation.evaluate(
             conn,
             ground_truth=truth,
-            as_of=args.as_of,
+            dates=dates,
             policy=policy,
             expected_life_years=life,
             model=model,
@@ -380,24 +398,30 @@ def _evaluate(args: argparse.Namespace) -> int:
     text = evaluation.table(result)
     margin = evaluation.margins(result)
     print(
-        f"as of {result.as_of}: {result.units} units, {result.base_rate:.1%} had a serious failure "
-        f"or failed inspection within 12 months (trained on {facts['rows']} unit-snapshots)\n"
+        f"{len(dates)} as-of dates ({dates[0]} .. {dates[-1]}), {result.units} units on average, "
+        f"{result.base_rate:.1%} had a serious failure or failed inspection within 12 months; "
+        f"model trained on {facts['rows']} unit-snapshots\n"
     )
     print(text)
-    print(
-        "\nmargin of the liftwatch health index over the best single-factor baseline: "
-        + ", ".join(f"{k} {v:+.3f}" for k, v in margin.items())
-    )
+    print("\nlead of the liftwatch health index over the best single-factor baseline:")
+    for key, m in margin.items():
+        print(
+            f"  {key:<16} mean {m['mean']:+.3f}, worst date {m['min']:+.3f}, "
+            f"ahead on {m['dates_ahead']} of {m['dates']} dates"
+        )
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "evaluation.md").write_text(text + "\n", encoding="utf-8")
         payload = {
-            "as_of": result.as_of,
+            "dates": dates,
             "units": result.units,
             "base_rate": result.base_rate,
             "rows": result.rows,
+            "per_date": result.per_date,
             "margins": margin,
             "training": facts,
+            "scenario": args.scenario,
+            "seed": args.seed,
         }
         (args.out / "evaluation.json").write_bytes(
             orjson.dumps(payload, option=orjson.OPT_INDENT_2)
