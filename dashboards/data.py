@@ -89,12 +89,14 @@ def scored_units(
     street_office_id: str | None = None,
     flagged_only: bool = False,
     limit: int | None = None,
+    with_factors: bool = True,
 ) -> list[Row]:
-    """Every scored unit of a run with its place, age and factors, best rank first."""
+    """Every scored unit of a run with its place and age (and factors if asked), best rank first."""
     q = _run(
         f"""
         SELECT us.rank, us.unit_id, u.registration_code, us.health, us.pof, us.cof, us.risk,
-               us.flag, us.flag_rule, us.factors, u.service_status, {_AGE} AS age,
+               us.flag, us.flag_rule, CASE WHEN %(factors)s THEN us.factors END AS factors,
+               u.service_status, {_AGE} AS age,
                b.building_id, b.name AS building, c.community_id, c.name AS community,
                c.name_en AS community_en, s.street_office_id, s.name AS street_office,
                s.name_en AS street_office_en
@@ -118,6 +120,7 @@ def scored_units(
         "so": street_office_id,
         "flagged": flagged_only,
         "limit": limit,
+        "factors": with_factors,
     }
     return conn.execute(q, params).fetchall()
 

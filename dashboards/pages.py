@@ -113,7 +113,13 @@ def overview(conn: Conn, *, scope: Scope, lang: Lang) -> str:
             )
         )
     else:
-        units = data.scored_units(conn, scope=scope, run_id=run["run_id"], as_of=as_of)
+        # Factors are read only for the rows the table shows; the figures need none.
+        units = data.scored_units(
+            conn, scope=scope, run_id=run["run_id"], as_of=as_of, with_factors=False
+        )
+        top = data.scored_units(
+            conn, scope=scope, run_id=run["run_id"], as_of=as_of, limit=RANKING_ROWS
+        )
         parts += [
             Markup(
                 f'<p class="muted">{esc(t(lang, "overview.run", run_id=run["run_id"], as_of=run["as_of"]))}</p>'
@@ -127,7 +133,7 @@ def overview(conn: Conn, *, scope: Scope, lang: Lang) -> str:
                 t(lang, "overview.breakdown"), figure(figures.breakdown(units, lang), "breakdown")
             ),
             Markup("</div>"),
-            section(t(lang, "overview.ranking"), ranking_table(units[:RANKING_ROWS], lang)),
+            section(t(lang, "overview.ranking"), ranking_table(top, lang)),
         ]
     parts.append(
         section(

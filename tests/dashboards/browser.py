@@ -30,19 +30,18 @@ CHROMIUM_ARGS = [
 INSTALL_HINT = "apt-get update && apt-get install -y chromium"
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def serve_app(database_url: str, log_path: Path) -> Iterator[str]:
-    """The API app under uvicorn on a free port, against ``database_url``; yields its base URL."""
-    port = free_port()
+    """The API app under uvicorn against ``database_url``; yields its base URL.
+
+    The listening socket is bound here and handed to uvicorn, so no other process can take the
+    port between choosing it and serving on it.
+    """
     env = {**os.environ, "LIFTWATCH_DATABASE_URL": database_url, "LIFTWATCH_LOG_LEVEL": "WARNING"}
-    with log_path.open("wb") as log:
+    with socket.socket() as sock, log_path.open("wb") as log:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -50,18 +49,16 @@ def serve_app(database_url: str, log_path: Path) -> Iterator[str]:
                 "uvicorn",
                 "api.app:create_app",
                 "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
+                "--fd",
+                str(sock.fileno()),
                 "--log-level",
                 "warning",
             ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            pass_fds=[sock.fileno()],
         )
-        base = f"http://127.0.0.1:{port}"
         try:
             _wait_ready(base, proc, log_path)
             yield base

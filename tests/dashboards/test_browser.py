@@ -135,9 +135,7 @@ def test_every_page_of_a_role_loads_cleanly_in_both_languages(
                 drawn = wait_for_figures(page)
                 assert page.locator("html").get_attribute("lang") == lang, path
                 assert page.locator("h1").inner_text().strip(), path
-                page.screenshot(
-                    path=str(shots / f"{role}-{_slug(path)}-{lang}.png"), full_page=True
-                )
+                page.screenshot(path=str(shots / f"{role}-{_slug(path)}-{lang}.png"))
                 assert drawn >= 1, f"{path} drew no figure"
                 assert problems.items == [], f"{role} {path} {lang}: {problems.items}"
     finally:
@@ -242,7 +240,7 @@ def test_report_opens_with_no_network(
         text = page.locator("table[data-table=flagged]").inner_text()
         for unit_id in seeded.DXYX:
             assert unit_id in text
-        page.screenshot(path=str(shots / f"report-{lang}.png"), full_page=True)
+        page.screenshot(path=str(shots / f"report-{lang}.png"))
         assert problems.items == []
         assert requested == [out.as_uri()]
     finally:

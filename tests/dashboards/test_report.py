@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from core.db import connect
+from core.errors import NotFound
+from core.scope import ADMIN
+from dashboards import report
 from dashboards.assets import plotly_js
 from liftwatch.cli import main
 from tests.dashboards import factories
@@ -98,7 +103,10 @@ def test_bad_scopes_are_named(
 
 
 def test_report_before_any_scoring_says_what_to_do(
-    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    small_district: tuple[str, factories.World],
 ) -> None:
-    assert main(["report", "--out", str(tmp_path / "r.html")]) == 2
-    assert "liftwatch score run" in capsys.readouterr().err
+    with connect(small_district[0]) as conn:  # rolled back on leaving: the module's data stays
+        conn.execute("DELETE FROM score_run")
+        with pytest.raises(NotFound, match="liftwatch score run"):
+            report.render(conn, scope=ADMIN, lang="en", generated_at=datetime.now(UTC))
+        conn.rollback()
