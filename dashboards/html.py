@@ -39,7 +39,15 @@ def link(href: str, text: object, **attrs: str) -> Markup:
     return Markup(f'<a href="{escape(href)}"{extra}>{esc(text)}</a>')
 
 
-def figure(fig: go.Figure, name: str) -> Markup:
+# Points whose customdata starts with a unit id open that unit's page when clicked.
+UNIT_CLICK = (
+    "document.getElementById('{plot_id}').on('plotly_click', function (e) {"
+    " var p = e.points[0]; if (p && p.customdata) {"
+    f" window.location = '{BASE}/units/' + encodeURIComponent(p.customdata[0]); }} }});"
+)
+
+
+def figure(fig: go.Figure, name: str, *, post_script: str | None = None) -> Markup:
     """A figure as a div and the script that draws it with the page's plotly.js."""
     div_id = f"fig-{name}-{next(_ids)}"
     html = pio.to_html(
@@ -49,6 +57,7 @@ def figure(fig: go.Figure, name: str) -> Markup:
         include_mathjax=False,
         div_id=div_id,
         config={"displaylogo": False, "responsive": True},
+        post_script=post_script,
     )
     return Markup(f'<div class="figure" data-figure="{escape(name)}">{html}</div>')
 

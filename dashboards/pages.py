@@ -15,6 +15,7 @@ from dashboards.data import Conn
 from dashboards.explain import top_reasons
 from dashboards.html import (
     BASE,
+    UNIT_CLICK,
     Markup,
     cards,
     esc,
@@ -127,7 +128,7 @@ def overview(conn: Conn, *, scope: Scope, lang: Lang) -> str:
             Markup('<div class="grid">'),
             section(
                 t(lang, "overview.risk_matrix"),
-                figure(figures.risk_matrix(units, lang), "risk-matrix"),
+                figure(figures.risk_matrix(units, lang), "risk-matrix", post_script=UNIT_CLICK),
             ),
             section(
                 t(lang, "overview.breakdown"), figure(figures.breakdown(units, lang), "breakdown")
@@ -403,7 +404,10 @@ def age_failure(
     )
     body = Markup(
         section(t(lang, "age.filter"), form)
-        + section(t(lang, "age.title"), figure(figures.age_failure(points, lang), "age-failure"))
+        + section(
+            t(lang, "age.title"),
+            figure(figures.age_failure(points, lang), "age-failure", post_script=UNIT_CLICK),
+        )
     )
     return page(lang=lang, title=t(lang, "age.title"), body=body, path=f"{BASE}/age")
 

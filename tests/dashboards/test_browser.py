@@ -245,3 +245,21 @@ def test_report_opens_with_no_network(
         assert requested == [out.as_uri()]
     finally:
         context.close()
+
+
+def test_clicking_a_unit_in_the_risk_matrix_opens_its_page(
+    site: str, signed_in: Callable[[str], Any]
+) -> None:
+    page = signed_in("bureau")
+    page.goto(f"{site}/dashboards/?lang=en")
+    wait_for_figures(page)
+    # The first trace holds the most urgent flag: a stopped Daoxiangyuan West unit.
+    box = page.locator(
+        '[data-figure="risk-matrix"] .scatterlayer .trace .points path'
+    ).first.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    with page.expect_navigation():
+        page.mouse.click(x, y)
+    assert page.url.split("/dashboards/units/")[1] in seeded.FAILED
