@@ -45,10 +45,11 @@ def _run(q: str, scope: Scope, **extra: Any) -> sql.Composed:
 
 
 def latest_run(conn: Conn) -> Row | None:
-    """The newest score run (by as-of date, then id), or None before any scoring."""
+    """The latest stored score run, or None before any scoring."""
+    # The last one stored, as the API's rankings choose by default, so both show the same run.
     return conn.execute(
         "SELECT run_id, as_of, created_at, policy_version, unit_count FROM score_run"
-        " ORDER BY as_of DESC, run_id DESC LIMIT 1"
+        " ORDER BY run_id DESC LIMIT 1"
     ).fetchone()
 
 
