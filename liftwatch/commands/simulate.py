@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Write the fleet register of a scenario as CSV (UTF-8), one row per unit, "
         "in the format `liftwatch fleet import` reads.",
     )
-    _scenario_args(reg)
+    _scenario_args(reg, "--seed", "--scenario-seed")
     reg.add_argument("--out", type=Path, required=True, help="CSV file to write")
     reg.add_argument(
         "--lang", choices=("en", "zh-CN"), default="en", help="header language (default en)"
@@ -60,7 +60,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog="example: liftwatch simulate run --scenario city --units 500 --start 2021-01-01 "
         "--years 2 --seed 1 --inject duplicates=50,malformed=10 --truth truth.csv",
     )
-    _scenario_args(run)
+    _scenario_args(run, "--scenario-seed")
     run.add_argument(
         "--start", type=date.fromisoformat, default=date(2018, 1, 1), help="first day (2018-01-01)"
     )
@@ -105,11 +105,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.set_defaults(func=_run)
 
 
-def _scenario_args(parser: argparse.ArgumentParser) -> None:
+def _scenario_args(parser: argparse.ArgumentParser, *seed_flags: str) -> None:
     parser.add_argument("--scenario", default="seed-cases", help=SCENARIO_HELP)
     parser.add_argument("--units", type=int, help="number of units (city only; default 5000)")
     parser.add_argument(
-        "--scenario-seed", type=int, help="seed of the generated fleet (city only; default 1)"
+        *seed_flags,
+        dest="scenario_seed",
+        type=int,
+        help="seed of the generated fleet (city only; default 1)",
     )
 
 
