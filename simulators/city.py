@@ -4,11 +4,10 @@ scenarios/city.yaml, the same for the same seed."""
 from __future__ import annotations
 
 import bisect
+import random
 from datetime import date, timedelta
 from itertools import accumulate
 from typing import Any
-
-import numpy as np
 
 from simulators.scenario import Hidden, Renewal, Scenario, UnitSpec, _as_date
 
@@ -22,18 +21,16 @@ def generate_city(spec: dict[str, Any]) -> Scenario:
     n_units = int(spec["units"])
     if n_units < 1:
         raise ValueError("a city needs at least one unit")
-    rng = np.random.default_rng(int(spec["seed"]))
+    rng = random.Random(int(spec["seed"]))
     register_date = _as_date(spec["register_date"])
     district = spec["district"]
     n_offices = max(1, round(n_units / float(spec["units_per_street_office"])))
     contractors = _contractors(spec, rng, n_units)
     makers = spec["manufacturers"]
-    maker_p = np.array([m["share"] for m in makers], dtype=float)
-    maker_p /= maker_p.sum()
+    maker_p = [float(m["share"]) for m in makers]
     types = spec["compound_types"]
     type_names = list(types)
-    type_p = np.array([types[t]["share"] for t in type_names], dtype=float)
-    type_p /= type_p.sum()
+    type_p = [float(types[t]["share"]) for t in type_names]
 
     units: list[UnitSpec] = []
     n_community = 0
@@ -42,7 +39,7 @@ def generate_city(spec: dict[str, Any]) -> Scenario:
         n_community += 1
         kind = type_names[_pick(rng, type_p)]
         shape = types[kind]
-        office_no = int(rng.integers(1, n_offices + 1))
+        office_no = rng.randrange(1, n_offices + 1)
         community = {
             "district_id": str(district["id"]),
             "district": district["name"],
@@ -54,21 +51,19 @@ def generate_city(spec: dict[str, Any]) -> Scenario:
         }
         year_built = _year(rng, shape["built"], spec["built_weights"])
         age = register_date.year - year_built
-        contractor = contractors[int(rng.integers(len(contractors)))]
+        contractor = contractors[rng.randrange(len(contractors))]
         fund_p = spec["fund_status"]["old" if age >= 15 else "young"]
         property_unit = (
             f"{community['community']}业主"
             if rng.random() < 0.6
-            else _WORK_UNITS[int(rng.integers(len(_WORK_UNITS)))]
+            else _WORK_UNITS[rng.randrange(len(_WORK_UNITS))]
         )
-        for b in range(int(rng.integers(shape["buildings"][0], shape["buildings"][1] + 1))):
+        for b in range(rng.randrange(shape["buildings"][0], shape["buildings"][1] + 1)):
             if len(units) >= n_units:
                 break
             n_building += 1
-            floors = int(rng.integers(shape["floors"][0], shape["floors"][1] + 1))
-            per_floor = int(
-                rng.integers(shape["flats_per_floor"][0], shape["flats_per_floor"][1] + 1)
-            )
+            floors = rng.randrange(shape["floors"][0], shape["floors"][1] + 1)
+            per_floor = rng.randrange(shape["flats_per_floor"][0], shape["flats_per_floor"][1] + 1)
             households = floors * per_floor
             fund = list(fund_p)[_pick(rng, fund_p.values())]
             building = {
@@ -78,9 +73,7 @@ def generate_city(spec: dict[str, Any]) -> Scenario:
                 "floors": floors,
                 "households": households,
                 "residents": int(households * rng.uniform(2.2, 3.0)),
-                "elderly_share": round(
-                    float(np.clip(rng.normal(0.12 + 0.012 * age, 0.08), 0.03, 0.9)), 3
-                ),
+                "elderly_share": round(min(0.9, max(0.03, rng.gauss(0.12 + 0.012 * age, 0.08))), 3),
                 "year_built": year_built,
                 "property_unit": property_unit,
                 "fund_status": fund,
@@ -114,23 +107,23 @@ def generate_city(spec: dict[str, Any]) -> Scenario:
 
 def _unit(
     spec: dict[str, Any],
-    rng: np.random.Generator,
+    rng: random.Random,
     building: dict[str, Any],
     number: int,
     in_building: int,
     kind: str,
     contractor: dict[str, Any],
     makers: list[dict[str, Any]],
-    maker_p: np.ndarray,
+    maker_p: list[float],
     register_date: date,
 ) -> UnitSpec:
     shape = spec["compound_types"][kind]
     if "retrofit" in shape:
-        year = int(rng.integers(shape["retrofit"][0], shape["retrofit"][1] + 1))
+        year = rng.randrange(shape["retrofit"][0], shape["retrofit"][1] + 1)
         installed = _day_in(rng, year)
         model, load, speed = "加装电梯-630kg", 630, 1.0
     else:
-        installed = _day_in(rng, building["year_built"]) + timedelta(days=int(rng.integers(0, 300)))
+        installed = _day_in(rng, building["year_built"]) + timedelta(days=rng.randrange(0, 300))
         model, load, speed = (
             ("TKJ1000/1.75", 1000, 1.75) if building["floors"] > 11 else ("TKJ800/1.5", 800, 1.5)
         )
@@ -151,24 +144,22 @@ def _unit(
         "drive_type": "traction",
         "contractor_id": contractor["id"],
         "contractor": contractor["name"],
-        "contractor_since": installed + timedelta(days=int(rng.integers(0, since_span))),
+        "contractor_since": installed + timedelta(days=rng.randrange(0, since_span)),
     }
     lo, hi = spec["trips_per_household_day"]
     hidden = Hidden(
-        frailty=float(rng.lognormal(0.0, spec["frailty_sigma"])),
+        frailty=rng.lognormvariate(0.0, spec["frailty_sigma"]),
         trips_per_day=building["households"] * float(rng.uniform(lo, hi)) / in_building,
         manufacturer_factor=float(maker["factor"]),
         miss_rate=contractor["miss_rate"],
-        inspection_day=(int(rng.integers(1, 13)), int(rng.integers(1, 29))),
+        inspection_day=(rng.randrange(1, 13), rng.randrange(1, 29)),
     )
     return UnitSpec(
         facts=facts, renewals=renewals, hidden=hidden, inspection_body=spec["inspection_body"]
     )
 
 
-def _contractors(
-    spec: dict[str, Any], rng: np.random.Generator, n_units: int
-) -> list[dict[str, Any]]:
+def _contractors(spec: dict[str, Any], rng: random.Random, n_units: int) -> list[dict[str, Any]]:
     params = spec["contractors"]
     count = max(int(params["min_count"]), round(n_units * params["count_per_10000_units"] / 10000))
     lo, hi = params["miss_rate"]
@@ -184,7 +175,7 @@ def _contractors(
 
 
 def _renewals(
-    params: dict[str, Any], rng: np.random.Generator, installed: date, register_date: date
+    params: dict[str, Any], rng: random.Random, installed: date, register_date: date
 ) -> tuple[Renewal, ...]:
     age_years = (register_date - installed).days / 365.25
     if age_years < params["min_age"] or rng.random() >= params["probability"]:
@@ -196,23 +187,23 @@ def _renewals(
     return (Renewal(on=on, kind="renewal"),)
 
 
-def _pick(rng: np.random.Generator, weights: Any) -> int:
+def _pick(rng: random.Random, weights: Any) -> int:
     """Index drawn with the given weights (much faster than Generator.choice for one draw)."""
     cum = list(accumulate(float(w) for w in weights))
     return min(bisect.bisect_right(cum, rng.random() * cum[-1]), len(cum) - 1)
 
 
-def _year(rng: np.random.Generator, span: list[int], weights: dict[int, float]) -> int:
-    years = np.arange(span[0], span[1] + 1)
-    w = np.array([weights.get(int(y) // 10 * 10, 0.1) for y in years], dtype=float)
+def _year(rng: random.Random, span: list[int], weights: dict[int, float]) -> int:
+    years = list(range(span[0], span[1] + 1))
+    w = [weights.get(y // 10 * 10, 0.1) for y in years]
     return int(years[_pick(rng, w)])
 
 
-def _day_in(rng: np.random.Generator, year: int) -> date:
-    return date(year, 1, 1) + timedelta(days=int(rng.integers(0, 365)))
+def _day_in(rng: random.Random, year: int) -> date:
+    return date(year, 1, 1) + timedelta(days=rng.randrange(0, 365))
 
 
-def _balance(rng: np.random.Generator, fund: str, households: int) -> float | None:
+def _balance(rng: random.Random, fund: str, households: int) -> float | None:
     if fund == "funded":
         return round(float(households * rng.uniform(2000, 6000)), 2)
     if fund == "insufficient":

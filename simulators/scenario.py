@@ -145,7 +145,7 @@ class Scenario:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(headers)
         for row in rows:
-            writer.writerow([_cell(row[key]) for key in KEYS])
+            writer.writerow(["" if v is None else str(v) for v in row.values()])
         Path(path).write_text(out.getvalue(), encoding="utf-8")
         return len(rows)
 
@@ -180,14 +180,6 @@ def _status_on(scenario: Scenario, unit: UnitSpec, day: date) -> str:
     if last_fail and not any(last_fail < r.on <= day for r in unit.renewals):
         return "stopped"
     return "in_service"
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def _as_date(value: Any) -> date:
