@@ -103,10 +103,10 @@ def metrics(
 def baselines(columns: Mapping[str, np.ndarray], seed: int) -> dict[str, np.ndarray]:
     """Single-factor orders a bureau could make without liftwatch, and a random one."""
     exposure = np.maximum(columns["exposure_years"], 1.0 / 365.0)
-    inspection = np.where(
-        columns["failed_inspection_open"] > 0,
-        2.0,
-        np.where(columns["open_rectification"] > 0, 1.0, 0.0),
+    # The last periodic inspection's verdict (fail > passed after rectification > pass), more
+    # findings first within a verdict.
+    inspection = (
+        np.nan_to_num(columns["last_periodic_result"], nan=0.0) * 100 + columns["last_defects"]
     )
     two_years = np.maximum(columns["trend_window_days"] / 365.0, 1.0 / 365.0)
     return {

@@ -119,6 +119,8 @@ last_insp AS (
 ),
 last_periodic AS (
     SELECT DISTINCT ON (e.unit_id) e.unit_id, e.rectification_items AS last_defects,
+           CASE e.result WHEN 'pass' THEN 0 WHEN 'pass_after_rectification' THEN 1 ELSE 2 END
+               AS last_periodic_result,
            (SELECT count(*) FROM jsonb_array_elements(e.defects) AS defect(item)
             WHERE defect.item->>'severity' IN ('major', 'critical')) AS last_serious_defects
     FROM inspection_event e
@@ -189,6 +191,7 @@ SELECT u.unit_id, u.manufacturer, u.building_id,
        coalesce(i.failed_inspections_3y, 0) AS failed_inspections_3y,
        coalesce(i.defect_inspections_3y, 0) AS defect_inspections_3y,
        coalesce(lp.last_defects, 0) AS last_defects,
+       lp.last_periodic_result,
        coalesce(lp.last_serious_defects, 0) AS last_serious_defects,
        i.last_failed_at,
        u.d - (li.occurred_at AT TIME ZONE 'Asia/Shanghai')::date AS days_since_inspection,
@@ -245,6 +248,7 @@ NUMERIC = (
     "failed_inspections_3y",
     "defect_inspections_3y",
     "last_defects",
+    "last_periodic_result",
     "last_serious_defects",
     "days_since_inspection",
     "days_to_certificate_expiry",

@@ -28,6 +28,7 @@ CONDITION_FACTORS = (
     "entrapments",
     "trend",
     "rectification",
+    "inspection_result",
     "inspection_findings",
     "repeated_findings",
     "recent_failed_inspection",
@@ -110,6 +111,7 @@ def health_scores(
     ent = mods["entrapments"]
     miss = mods["missed_maintenance"]
     finds = mods["inspection_findings"]
+    result = mods["inspection_result"]
     repeat = mods["repeated_findings"]
     modifiers = {
         "fault_rate": _clip_power(faults.rate / fleet_fault, mods["fault_rate"]),
@@ -124,6 +126,11 @@ def health_scores(
             1.0,
         ),
         "rectification": _per_unit(cols["open_rectification"], rect["per_item"], rect["max"]),
+        "inspection_result": np.select(
+            [cols["last_periodic_result"] == 1, cols["last_periodic_result"] == 2],
+            [result["pass_after_rectification"], result["fail"]],
+            1.0,
+        ),
         "inspection_findings": np.minimum(
             1.0
             + finds["per_item"] * np.nan_to_num(cols["last_defects"])

@@ -158,6 +158,17 @@ def _modifier_text(
         if n == 0:
             return None
         return (n, f"{n}项整改尚未复检合格", f"{n} rectification items not yet re-inspected")
+    if name == "inspection_result":
+        result = c["last_periodic_result"]
+        if math.isnan(result) or result == 0:
+            return None
+        if result == 1:
+            return (
+                1,
+                "上次定期检验整改后方合格（复检合格）",
+                "last periodic inspection passed only after rectification",
+            )
+        return (2, "上次定期检验不合格", "last periodic inspection failed")
     if name == "inspection_findings":
         n, grave = _n(c["last_defects"]), _n(c["last_serious_defects"])
         if n == 0 and grave == 0:
