@@ -136,7 +136,7 @@ def bench_publish(messages: list[tuple[str, bytes]], tmp: Path) -> None:
             assert report.sent == len(messages)
             print(
                 f"publish: liftwatch publisher, {processes} process(es): "
-                f"{report.sent / report.seconds:,.0f} msg/s (ratio to raw {report.seconds / raw:.2f}x), "
+                f"{report.sent / report.seconds:,.0f} msg/s ({report.seconds / raw:.2f}x the raw time), "
                 f"queue-full retries {report.queue_full_retries}"
             )
     finally:
