@@ -43,7 +43,7 @@ class FaultPlan:
     offline: int = 0
     seed: int = 0
     horizon: int | None = None
-    oversized_bytes: int = 1_048_577
+    oversized_bytes: int = 262_145  # over ingest's 64 KiB default, under deploy's 1 MiB packet cap
     late_by_hours: float = 24 * 7
 
     @classmethod
