@@ -6,17 +6,19 @@ minimum connections), and closed on shutdown, after uvicorn has drained in-fligh
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 from fastapi import FastAPI
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from starlette.concurrency import run_in_threadpool
 
 from api import metrics, problems
 from api.ratelimit import TokenBuckets
-from api.routes import dashboards, deadletters, events, exports, health, register, scores
+from api.routes import dashboards, deadletters, events, exports, health, imports, register, scores
 from api.routes import ingest as ingest_routes
 from core.db import database_url, make_pool
 from core.settings import Settings, get_settings
@@ -56,14 +58,31 @@ TAGS = [
 ]
 
 
+# The API's queries are keyset-paginated index walks. Parallel workers and JIT cost more to start
+# than such a query takes, and a custom plan for a known LIMIT tends to hash-join the whole fleet,
+# where the generic plan of the prepared statement walks the rank index: a 50-unit ranking page of
+# a 200,000-unit fleet takes ~25 ms the first way and ~1 ms the second (benchmarks/api.py).
+SESSION_OPTIONS = (
+    "-c jit=off -c max_parallel_workers_per_gather=0 -c plan_cache_mode=force_generic_plan"
+)
+
+
+def api_conninfo(url: str) -> str:
+    """The database URL with the API's session options added."""
+    params = conninfo_to_dict(url)
+    params["options"] = f"{params.get('options') or ''} {SESSION_OPTIONS}".strip()
+    return make_conninfo("", **params)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API application, with its own pool and metrics registry."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = make_pool(database_url(settings))
+        pool = make_pool(api_conninfo(database_url(settings)))
         app.state.pool = pool
+        app.state.db_gate = asyncio.Semaphore(pool.max_size)
         await run_in_threadpool(pool.open, wait=True, timeout=30.0)
         log.info("api ready: pool of %s-%s connections", pool.min_size, pool.max_size)
         try:
@@ -91,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (
         health,
         register,
+        imports,
         events,
         ingest_routes,
         scores,

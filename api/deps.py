@@ -6,7 +6,7 @@ The token is read from ``Authorization: Bearer <token>`` or, for the dashboard p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, Any
 
 import psycopg
@@ -33,7 +33,16 @@ def get_pool(request: Request) -> ConnectionPool[psycopg.Connection[dict[str, An
     return pool
 
 
-def get_conn(request: Request) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+async def _gate(request: Request) -> AsyncIterator[None]:
+    # Requests wait for a connection here, in the event loop, not in worker threads: a thread
+    # blocked on an empty pool would starve the threads that run the routes holding connections.
+    async with request.app.state.db_gate:
+        yield
+
+
+def get_conn(
+    request: Request, _gate: Annotated[None, Depends(_gate)]
+) -> Iterator[psycopg.Connection[dict[str, Any]]]:
     """A pooled connection for this request; its transaction commits when the request succeeds."""
     with get_pool(request).connection() as conn:
         yield conn

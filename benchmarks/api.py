@@ -31,6 +31,7 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from api.app import api_conninfo  # noqa: E402
 from api.tokens import create_token  # noqa: E402
 from core import migrate  # noqa: E402
 from core.db import connect, database_url  # noqa: E402
@@ -131,9 +132,9 @@ def build_fleet(url: str, units: int) -> str:
 
 
 def sql_baseline(url: str, rounds: int = 200) -> float:
-    """Median ms of the ranking page query through psycopg, no HTTP."""
+    """Median ms of the ranking page query through psycopg (same session options), no HTTP."""
     times = []
-    with connect(url) as conn:
+    with connect(api_conninfo(url)) as conn:
         for _ in range(rounds):
             t = time.perf_counter()
             queries.ranking(conn, scope=Scope("bureau", "D1"), limit=50)
@@ -181,6 +182,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=200_000)
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per point")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
@@ -212,6 +214,8 @@ def main() -> int:
                 "127.0.0.1",
                 "--port",
                 str(port),
+                "--workers",
+                str(args.workers),
                 "--log-level",
                 "warning",
                 "--no-access-log",
@@ -220,7 +224,7 @@ def main() -> int:
             env=env,
         )
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while True:
             try:
                 urllib.request.urlopen(base + "/healthz", timeout=1)
@@ -233,7 +237,10 @@ def main() -> int:
             f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
             f"Python {platform.python_version()}, {platform.platform()}"
         )
-        print(f"server: uvicorn, 1 worker, pool 4-16; load: wrk, {args.seconds} s per point")
+        print(
+            f"server: uvicorn, {args.workers} worker(s), pool 4-16 each; load: wrk, "
+            f"{args.seconds} s per point; load average before: {os.getloadavg()[0]:.1f}"
+        )
         baseline = sql_baseline(url)
         print(f"baseline: ranking query through psycopg, median {baseline:.2f} ms")
         scenarios = {
@@ -252,6 +259,7 @@ def main() -> int:
                 print(
                     f"{label:<28}{clients:>8}{r['rps']:>10.0f}{r['p50']:>9.1f}{r['p95']:>9.1f}"
                     f"{r['p99']:>9.1f}{r['p50'] / baseline:>9.1f}{r['errors']:>8}"
+                    f"   load {os.getloadavg()[0]:.1f}"
                 )
     finally:
         if server is not None:

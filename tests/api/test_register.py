@@ -216,3 +216,34 @@ def test_bad_input_is_422_with_each_field(shared_api: Api) -> None:
     assert response.headers["content-type"] == "application/problem+json"
     fields = {p["field"] for p in body["problems"]}
     assert {"body.building_id", "body.name", "body.floors", "body.households"} <= fields
+
+
+def _csv(rows: list[dict[str, str]]) -> bytes:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def test_register_import_by_role(api: Api) -> None:
+    from tests.api.conftest import fleet_rows
+
+    rows = fleet_rows()
+    new = dict(rows[0], unit_id="U10", registration_code="RC10")
+    body = _csv([*rows[:3], new])
+    h = {**api.as_("bureau"), "Content-Type": "text/csv"}
+    response = api.client.post("/v1/register/import", headers=h, content=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] == 1 and response.json()["unchanged"] == 3
+    assert api.get("bureau", "/v1/units/U10").status_code == 200
+    outside = api.client.post("/v1/register/import", headers=h, content=_csv(rows))
+    assert outside.status_code == 422
+    assert [p["row"] for p in outside.json()["problems"]] == [5]
+    reader = {**api.as_("street_office"), "Content-Type": "text/csv"}
+    assert api.client.post("/v1/register/import", headers=reader, content=body).status_code == 403
+    xml = {**api.as_("admin"), "Content-Type": "application/xml"}
+    assert api.client.post("/v1/register/import", headers=xml, content=b"<a/>").status_code == 415
