@@ -101,10 +101,12 @@ def breakdown(units: Sequence[Row], lang: Lang) -> go.Figure:
         values.append(len(rows))
         colors.append(sum(1 for r in rows if r["flag"] != "ok") / len(rows))
 
+    if units:
+        add("all", t(lang, "overview.all"), "", list(units))
     for office, rows in offices.items():
-        add(f"s/{office}", _name(rows[0], "street_office", lang), "", rows)
+        add(f"s/{office}", _name(rows[0], "street_office", lang), "all", rows)
     for (office, community), rows in communities.items():
-        add(f"c/{community}", _name(rows[0], "community", lang), f"s/{office}", rows)
+        add(f"c/{office}/{community}", _name(rows[0], "community", lang), f"s/{office}", rows)
     fig = go.Figure(
         go.Treemap(
             ids=ids,
@@ -112,7 +114,6 @@ def breakdown(units: Sequence[Row], lang: Lang) -> go.Figure:
             parents=parents,
             values=values,
             branchvalues="total",
-            root={"color": "#ffffff"},
             marker={
                 "colors": colors,
                 "colorscale": [[0, "#e8f0e8"], [0.5, "#ffb347"], [1, "#b30000"]],

@@ -139,9 +139,10 @@ def test_breakdown_nests_communities_in_street_offices_with_flagged_share() -> N
             strict=True,
         )
     )
-    assert nodes["s/S1"] == ("", 2, 0.5)
-    assert nodes["c/C1"] == ("s/S1", 2, 0.5)
-    assert nodes["c/C2"] == ("s/S2", 1, 0.0)
+    assert nodes["all"] == ("", 3, pytest.approx(1 / 3))
+    assert nodes["s/S1"] == ("all", 2, 0.5)
+    assert nodes["c/S1/C1"] == ("s/S1", 2, 0.5)
+    assert nodes["c/S2/C2"] == ("s/S2", 1, 0.0)
     assert "Shuguang" in trace.labels and "稻香园西里" in trace.labels
 
 
