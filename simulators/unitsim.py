@@ -18,6 +18,7 @@ import numpy as np
 
 from core.faultcodes import FAULT_CODES
 from simulators import params
+from simulators.external import external_events
 from simulators.scenario import ScriptedInspection, UnitSpec, stable_int
 
 DEFECT_ITEMS = (
@@ -112,7 +113,7 @@ def simulate_unit(
         if day < n_days and not _under_renewal(day, renewals):
             _routine_visit(h, rng, day)
     _equipment_faults(h, rng, n_days)
-    _external_events(h, seed, start, n_days)
+    external_events(h, seed, n_days)
     h.records.sort(key=lambda r: (r[0], r[1]))
     return h
 
@@ -406,66 +407,3 @@ def _equipment_faults(h: UnitHistory, rng: np.random.Generator, n_days: int) -> 
                         )
                     )
     h.serious_days.sort()
-
-
-def _external_events(h: UnitHistory, seed: int, start: date, n_days: int) -> None:
-    """Power cuts, fire returns and misuse: drawn without looking at the unit's condition."""
-    first = h.active_from
-    if first >= n_days:
-        return
-    years = n_days / params.DAYS_PER_YEAR
-    own = np.random.default_rng([seed, stable_int("external", h.unit.unit_id)])
-    floors = int(h.unit.facts["floors"])
-    for code, per_year in (
-        ("41", params.POWER_CUTS_PER_BUILDING_YEAR),
-        ("44", params.FIRE_RETURN_PER_BUILDING_YEAR),
-    ):
-        shared = np.random.default_rng([seed, stable_int(code, h.unit.building_id)])
-        n = int(shared.poisson(per_year * years))
-        moments = np.sort(shared.integers(0, n_days * DAY, size=n))
-        lengths = shared.integers(
-            params.POWER_CUT_MINUTES[0], params.POWER_CUT_MINUTES[1] + 1, size=n
-        )
-        for moment, minutes in zip(moments, lengths, strict=True):
-            jitter = int(own.integers(0, 6))
-            trapped = code == "41" and bool(own.random() < params.POWER_CUT_ENTRAPMENT)
-            if moment >= first * DAY:
-                h.records.append(
-                    (
-                        int(moment) + jitter,
-                        h.next_seq("external"),
-                        "fault",
-                        (
-                            code,
-                            "external",
-                            None,
-                            trapped,
-                            int(own.integers(1, 4)) if trapped else 0,
-                            int(minutes),
-                            int(own.integers(1, floors + 1)),
-                            None,
-                        ),
-                    )
-                )
-    for code, (per_year, p_trap) in params.MISUSE_PER_YEAR.items():
-        n = int(own.poisson(per_year * h.usage * (n_days - first) / params.DAYS_PER_YEAR))
-        for moment in np.sort(own.integers(first * DAY, n_days * DAY, size=n)):
-            trapped = bool(own.random() < p_trap)
-            minutes = int(own.integers(params.MISUSE_MINUTES[0], params.MISUSE_MINUTES[1] + 1))
-            h.records.append(
-                (
-                    int(moment),
-                    h.next_seq("misuse"),
-                    "fault",
-                    (
-                        code,
-                        "misuse",
-                        None,
-                        trapped,
-                        1 if trapped else 0,
-                        minutes,
-                        int(own.integers(1, floors + 1)),
-                        None,
-                    ),
-                )
-            )
