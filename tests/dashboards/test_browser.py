@@ -263,3 +263,22 @@ def test_clicking_a_unit_in_the_risk_matrix_opens_its_page(
     with page.expect_navigation():
         page.mouse.click(x, y)
     assert page.url.split("/dashboards/units/")[1] in seeded.FAILED
+
+
+def test_the_problem_watcher_catches_script_errors_and_failed_requests(
+    site: str, browser: Any
+) -> None:
+    context = browser.new_context()
+    problems = Problems()
+    try:
+        page = context.new_page()
+        problems.watch(page)
+        page.goto(f"{site}/dashboards/static/no-such-file.js")
+        page.set_content(
+            "<script>throw new Error('boom')</script><script>console.error('bad')</script>"
+        )
+        assert any(p.startswith("HTTP 404") for p in problems.items)
+        assert any("boom" in p for p in problems.items)
+        assert any("bad" in p for p in problems.items)
+    finally:
+        context.close()
