@@ -130,7 +130,6 @@ def _unit(
     installed = min(installed, register_date - timedelta(days=30))
     maker = makers[_pick(rng, maker_p)]
     renewals = _renewals(spec["renewal"], rng, installed, register_date)
-    since_span = max(1, (register_date - installed).days - 365)
     facts = {
         **building,
         "unit_id": f"{building['district_id']}-U{number:07d}",
@@ -144,7 +143,9 @@ def _unit(
         "drive_type": "traction",
         "contractor_id": contractor["id"],
         "contractor": contractor["name"],
-        "contractor_since": installed + timedelta(days=rng.randrange(0, since_span)),
+        # One contractor for the unit's whole simulated life: it has maintained it since
+        # installation, which is what an empty contractor_since means to the register.
+        "contractor_since": None,
     }
     lo, hi = spec["trips_per_household_day"]
     hidden = Hidden(
