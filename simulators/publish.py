@@ -52,6 +52,7 @@ class PublishReport:
     suppressed: int = 0  # events of offline units never sent
     refused: int = 0  # acknowledgements carrying a failure reason code
     queue_full_retries: int = 0
+    reconnects: int = 0  # connections re-established while publishing (nothing lost)
     processes: int = 1
     seconds: float = 0.0
 
@@ -74,7 +75,8 @@ class PublishReport:
         return "\n".join(
             [
                 f"published {self.sent} messages in {self.seconds:.1f} s ({rate:,.0f}/s, "
-                f"{self.processes} process(es)); broker refused {self.refused}",
+                f"{self.processes} process(es)); broker refused {self.refused}; "
+                f"reconnections {self.reconnects}",
                 f"valid distinct events: {self.valid_distinct} ({kinds})",
                 f"  of which out of order {self.out_of_order}, late {self.late}",
                 f"duplicates: {self.duplicates}; offline units: {self.offline_units} "
@@ -107,11 +109,11 @@ def publish(
     messages = _paced(faults.inject(events, inject, counts), speed)
     client_id = client_id or f"liftwatch-sim-{os.getpid()}"
     if processes <= 1:
-        sent, refused, retries = _publish_here(
+        sent, refused, retries, reconnects = _publish_here(
             messages, broker_url, client_id, max_inflight, progress
         )
     else:
-        sent, refused, retries = _publish_spread(
+        sent, refused, retries, reconnects = _publish_spread(
             messages, broker_url, client_id, max_inflight, progress, processes
         )
     by = counts.sent
@@ -131,6 +133,7 @@ def publish(
         suppressed=counts.suppressed,
         refused=refused,
         queue_full_retries=retries,
+        reconnects=reconnects,
         processes=max(1, processes),
         seconds=time.perf_counter() - started,
     )
@@ -170,6 +173,7 @@ class _Publisher:
         self.acked = 0
         self.refused = 0
         self.retries = 0
+        self.reconnects = 0
         self.connected = threading.Event()
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
@@ -194,6 +198,8 @@ class _Publisher:
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if not reason.is_failure:
+            if self.connected.is_set():
+                self.reconnects += 1
             self.connected.set()
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, props: Any) -> None:
@@ -242,7 +248,7 @@ def _publish_here(
     client_id: str,
     max_inflight: int,
     progress: Progress | None,
-) -> tuple[int, int, int]:
+) -> tuple[int, int, int, int]:
     pub = _Publisher(broker_url, client_id, max_inflight)
     try:
         for n, message in enumerate(messages, 1):
@@ -253,7 +259,7 @@ def _publish_here(
         pub.close()
     if progress is not None:
         progress(pub.published, pub.acked)
-    return pub.acked, pub.refused, pub.retries
+    return pub.acked, pub.refused, pub.retries, pub.reconnects
 
 
 def _worker(broker_url: str, client_id: str, max_inflight: int, inbox: Any, outbox: Any) -> None:
@@ -270,7 +276,7 @@ def _worker(broker_url: str, client_id: str, max_inflight: int, inbox: Any, outb
             pass
         outbox.put(("error", exc.detail))
         return
-    outbox.put((pub.acked, pub.refused, pub.retries))
+    outbox.put((pub.acked, pub.refused, pub.retries, pub.reconnects))
 
 
 def _hand(inbox: Any, item: Any, worker: Any) -> None:
@@ -291,7 +297,7 @@ def _publish_spread(
     max_inflight: int,
     progress: Progress | None,
     processes: int,
-) -> tuple[int, int, int]:
+) -> tuple[int, int, int, int]:
     """Spread messages over worker processes by unit, so each unit's order is kept."""
     ctx = mp.get_context("spawn")
     outbox = ctx.Queue()
@@ -341,4 +347,5 @@ def _publish_spread(
         raise LiftwatchError(f"{n - acked} of {n} message(s) were not acknowledged")
     if progress is not None:
         progress(n, acked)
-    return acked, sum(r[1] for r in results), sum(r[2] for r in results)
+    refused, retries, reconnects = (sum(r[i] for r in results) for i in (1, 2, 3))
+    return acked, refused, retries, reconnects

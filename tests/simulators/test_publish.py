@@ -125,3 +125,32 @@ def test_worker_processes_and_paced_clock_lose_nothing(broker: Mosquitto) -> Non
 def test_an_unreachable_broker_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="cannot reach"):
         publish([], f"mqtt://127.0.0.1:{free_port()}")
+
+
+def test_publishing_survives_a_broker_restart(tmp_path: Path) -> None:
+    server = Mosquitto(tmp_path / "persistent", persistence=True).start()
+    try:
+        scenario = load_scenario("seed-cases").subset({"DXYX-02-1", "RFXS-01-1"})
+        events = list(
+            simulate(
+                scenario,
+                start=date(2022, 1, 1),
+                end=date(2022, 1, 3),
+                seed=1,
+                status_every=timedelta(seconds=30),
+            ).events()
+        )
+
+        def bounce() -> None:
+            time.sleep(1.0)
+            server.restart()
+
+        restarter = threading.Thread(target=bounce)
+        restarter.start()
+        # Two simulated days in about four seconds, so the restart falls in the middle.
+        report = publish(events, server.url, speed=43_200, max_inflight=50)
+        restarter.join()
+        assert report.reconnects >= 1
+        assert report.sent == report.valid_distinct == len(events)
+    finally:
+        server.stop()
