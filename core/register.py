@@ -370,7 +370,7 @@ _CONTRACTS = [
     """INSERT INTO unit_contract (unit_id, contractor_id, valid_from)
        SELECT s.unit_id, s.contractor_id,
               CASE WHEN NOT EXISTS (SELECT 1 FROM unit_contract h WHERE h.unit_id = s.unit_id)
-                   THEN coalesce(s.contractor_since::timestamptz, '-infinity')
+                   THEN coalesce(s.contractor_since, s.installed_on)::timestamptz
                    ELSE (SELECT max(valid_to) FROM unit_contract h WHERE h.unit_id = s.unit_id) END
        FROM register_stage s
        WHERE NOT EXISTS (SELECT 1 FROM unit_contract o WHERE o.unit_id = s.unit_id AND o.valid_to IS NULL)""",
