@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from api.deps import COOKIE, ConnDep, token_from_request
 from api.tokens import Principal, authenticate
-from dashboards import pages
+from dashboards import detail, pages
 from dashboards.assets import plotly_js_path, stylesheet
 from dashboards.i18n import Lang, pick_lang
 
@@ -166,7 +166,9 @@ def unit(
     """One unit's timeline, score history and explanation."""
     if principal is None:
         return _to_sign_in(request)
-    return _html(request, pages.unit(conn, scope=principal.scope, lang=lang, unit_id=unit_id), lang)
+    return _html(
+        request, detail.unit(conn, scope=principal.scope, lang=lang, unit_id=unit_id), lang
+    )
 
 
 @router.get("/contractors/{contractor_id}")
@@ -176,7 +178,7 @@ def contractor(
     """A contractor's units, data freshness and rejected messages."""
     if principal is None:
         return _to_sign_in(request)
-    body = pages.contractor(conn, scope=principal.scope, lang=lang, contractor_id=contractor_id)
+    body = detail.contractor(conn, scope=principal.scope, lang=lang, contractor_id=contractor_id)
     return _html(request, body, lang)
 
 
