@@ -6,9 +6,10 @@ Phases, all on one private Mosquitto (deploy/mosquitto.conf limits) and one fres
   3. liftwatch end to end: the same generator → Mosquitto → `liftwatch ingest` (one worker), from
      the first publish to the last committed row;
   4. the same with two workers on a shared subscription;
-  5. (with --drain) the consumer alone: a backlog queued in the broker beforehand, then drained.
+  5. (phases rawdrain, drain) the consumer alone: a backlog queued in the broker beforehand, drained
+     by a plain paho subscriber and by one liftwatch worker.
 The load generator is several publisher processes, each bounding its in-flight QoS 1 messages.
-Prints figures, ratios and the machine. Usage: python benchmarks/ingest.py [--messages N].
+Prints figures, ratios and the machine. Usage: python benchmarks/ingest.py [--messages N] [--phases ...].
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ import orjson
 import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -198,6 +201,49 @@ def raw_broker(port: int, total: int, procs: int, inflight: int) -> float:
     return total / (done_at[0] - start)
 
 
+def raw_drain(port: int, total: int, procs: int, inflight: int) -> float:
+    """A plain paho subscriber draining a backlog queued for its persistent session."""
+    got = [0]
+    first_at = [0.0]
+    done_at = [0.0]
+    expected = (total // procs) * procs
+
+    def on_message(_c: Any, _u: Any, _m: Any) -> None:
+        got[0] += 1
+        if got[0] == 1:
+            first_at[0] = time.perf_counter()
+        if got[0] == expected:
+            done_at[0] = time.perf_counter()
+
+    def session() -> mqtt.Client:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="bench-raw-drain", protocol=mqtt.MQTTv5
+        )
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 3600
+        props.ReceiveMaximum = 10000
+        client.on_message = on_message
+        client.connect("127.0.0.1", port, clean_start=False, properties=props)
+        return client
+
+    client = session()
+    client.subscribe("liftwatch/v1/#", qos=1)
+    client.loop_start()
+    time.sleep(0.5)
+    client.disconnect()
+    client.loop_stop()
+    _, pubs = run_publishers(port, total, procs, inflight, seed=5)
+    for p in pubs:
+        p.join()
+    client = session()
+    client.loop_start()
+    while got[0] < expected:
+        time.sleep(0.1)
+    client.disconnect()
+    client.loop_stop()
+    return expected / (done_at[0] - first_at[0])
+
+
 def worker_env(url: str, port: int, n: int, shared: bool) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -250,7 +296,7 @@ def liftwatch_e2e(
         if time.perf_counter() - last_change > 30:
             print(f"  stalled at {now_stored - base:.0f} stored", file=sys.stderr)
             break
-        time.sleep(0.1)
+        time.sleep(0.5)
     elapsed = last_change - start
     for p in pubs:
         p.join()
@@ -291,7 +337,7 @@ def liftwatch_drain(
     while (done := stored([metrics_port])) < expected:
         if start is None and done > 0:
             start = time.perf_counter()
-        time.sleep(0.05)
+        time.sleep(0.5 if start else 0.05)
     elapsed = time.perf_counter() - (start or time.perf_counter())
     worker.terminate()
     worker.wait(timeout=120)
@@ -317,6 +363,26 @@ def machine() -> str:
             f"paho-mqtt {version('paho-mqtt')}; psycopg {psycopg.__version__}; {mosq.splitlines()[0]}")  # fmt: skip
 
 
+PHASES = ("copy", "broker", "one", "two", "rawdrain", "drain")
+
+
+def setup_register(url: str) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO district VALUES ('D1', 'd'); INSERT INTO street_office VALUES ('S1', 'D1', 's');"
+            "INSERT INTO community VALUES ('M1', 'S1', 'm'); INSERT INTO contractor VALUES ('C1', 'c');"
+            "INSERT INTO building (building_id, community_id, name, floors, households) "
+            "VALUES ('B1', 'M1', 'b', 18, 100)"
+        )
+        conn.execute(
+            "INSERT INTO unit (unit_id, registration_code, building_id, manufacturer, installed_on, "
+            "contractor_id) SELECT format('U%%s', lpad(n::text, 5, '0')), format('R%%s', n), 'B1', 'm', "
+            "'2006-01-01', 'C1' FROM generate_series(0, %s) n",
+            (UNITS - 1,),
+        )
+        conn.execute("INSERT INTO unit_contract SELECT unit_id, 'C1', '2000-01-01' FROM unit")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -326,18 +392,26 @@ def main() -> int:
     parser.add_argument(
         "--inflight", type=int, default=1000, help="QoS 1 messages in flight per publisher"
     )
-    parser.add_argument("--database", default=os.environ.get("LIFTWATCH_BENCH_DATABASE_URL",
-                        "postgresql://postgres@127.0.0.1:5432/postgres"), help="server to create a database on")  # fmt: skip
     parser.add_argument(
-        "--drain", action="store_true", help="also time draining a backlog queued in the broker"
+        "--database",
+        default=os.environ.get(
+            "LIFTWATCH_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="server to create a throw-away database on",
     )
     parser.add_argument(
-        "--profile",
-        type=Path,
-        help="record the draining worker with py-spy (collapsed stacks, for flamegraph tools)",
+        "--phases",
+        default="copy,broker,one,two",
+        help=f"comma-separated phases to run, of {','.join(PHASES)} (default copy,broker,one,two)",
     )
-    parser.add_argument("--skip-two", action="store_true", help="skip the two-worker phase")
+    parser.add_argument(
+        "--profile", type=Path, help="record the draining worker with py-spy (collapsed stacks)"
+    )
     args = parser.parse_args()
+    phases = args.phases.split(",")
+    unknown = set(phases) - set(PHASES)
+    if unknown:
+        parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
 
     name = f"lw_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(args.database, autocommit=True) as conn:
@@ -346,47 +420,60 @@ def main() -> int:
     url = psycopg.conninfo.make_conninfo(args.database, dbname=name)
     workdir = Path(tempfile.mkdtemp(prefix="lw-bench-"))
     broker, port = start_broker(workdir)
+    n, procs, inflight = args.messages, args.publishers, args.inflight
+    rates: dict[str, float] = {}
     try:
         migrate.upgrade(url)
-        with psycopg.connect(url) as conn:
-            conn.execute("INSERT INTO district VALUES ('D1', 'd'); INSERT INTO street_office VALUES ('S1', 'D1', 's');"
-                         "INSERT INTO community VALUES ('M1', 'S1', 'm'); INSERT INTO contractor VALUES ('C1', 'c');"
-                         "INSERT INTO building (building_id, community_id, name, floors, households) "
-                         "VALUES ('B1', 'M1', 'b', 18, 100)")  # fmt: skip
-            conn.execute(
-                "INSERT INTO unit (unit_id, registration_code, building_id, manufacturer, installed_on, contractor_id) "
-                "SELECT format('U%%s', lpad(n::text, 5, '0')), format('R%%s', n), 'B1', 'm', '2006-01-01', 'C1' "
-                "FROM generate_series(0, %s) n",
-                (UNITS - 1,),
-            )
-            conn.execute("INSERT INTO unit_contract SELECT unit_id, 'C1', '2000-01-01' FROM unit")
+        setup_register(url)
         print(f"machine: {machine()}; PostgreSQL {server[0] if server else '?'}")
-        print(f"load: {args.messages} status messages per phase, {args.publishers} publisher processes, "
-              f"{args.inflight} in flight each, QoS 1")  # fmt: skip
-        copy_rate = raw_copy(url, min(args.messages, 1_000_000))
-        print(f"raw COPY into status_sample:            {copy_rate:10,.0f} rows/s")
-        broker_rate = raw_broker(port, args.messages, args.publishers, args.inflight)
-        print(f"raw broker (generator → paho subscriber): {broker_rate:8,.0f} msg/s")
-        one = liftwatch_e2e(url, port, args.messages, args.publishers, args.inflight, 1, seed=2)
-        print(f"liftwatch end to end, 1 worker:          {one:9,.0f} events/s")
-        slower = min(copy_rate, broker_rate)
-        print(f"  ratio to the slower raw path ({slower:,.0f}/s): {one / slower:.0%}")
-        if not args.skip_two:
-            two = liftwatch_e2e(url, port, args.messages, args.publishers, args.inflight, 2, seed=3)
-            print(f"liftwatch end to end, 2 workers (shared): {two:8,.0f} events/s")
-            print(f"  ratio to the slower raw path: {two / slower:.0%}")
-        if args.drain:
-            drained = liftwatch_drain(
-                url, port, args.messages, args.publishers, args.inflight, args.profile
+        print(
+            f"load: {n} status messages per phase, {procs} publisher processes, {inflight} in flight each, QoS 1"
+        )
+        for phase, seed in zip(PHASES, range(1, 7), strict=True):
+            if phase not in phases:
+                continue
+            if phase == "copy":
+                rates[phase] = raw_copy(url, min(n, 1_000_000))
+                print(f"raw COPY into status_sample:                  {rates[phase]:9,.0f} rows/s")
+            elif phase == "broker":
+                rates[phase] = raw_broker(port, n, procs, inflight)
+                print(f"raw broker (generator → paho subscriber):     {rates[phase]:9,.0f} msg/s")
+            elif phase in ("one", "two"):
+                workers = 1 if phase == "one" else 2
+                rates[phase] = liftwatch_e2e(url, port, n, procs, inflight, workers, seed)
+                print(
+                    f"liftwatch end to end, {workers} worker(s):              {rates[phase]:9,.0f} events/s"
+                )
+            elif phase == "rawdrain":
+                rates[phase] = raw_drain(port, n, procs, inflight)
+                print(
+                    f"raw drain of a queued backlog (paho subscriber): {rates[phase]:6,.0f} msg/s"
+                )
+            else:
+                rates[phase] = liftwatch_drain(url, port, n, procs, inflight, args.profile)
+                print(
+                    f"liftwatch draining a queued backlog, 1 worker: {rates[phase]:7,.0f} events/s"
+                )
+        raw = [rates[k] for k in ("copy", "broker") if k in rates]
+        if raw:
+            slower = min(raw)
+            for k in ("one", "two"):
+                if k in rates:
+                    print(
+                        f"ratio {k} worker(s) / slower raw path ({slower:,.0f}/s): {rates[k] / slower:.0%}"
+                    )
+        if "drain" in rates and "rawdrain" in rates and "copy" in rates:
+            slower = min(rates["rawdrain"], rates["copy"])
+            print(
+                f"ratio drain / slower raw drain path ({slower:,.0f}/s): {rates['drain'] / slower:.0%}"
             )
-            print(f"liftwatch draining a queued backlog, 1 worker: {drained:,.0f} events/s")
         with psycopg.connect(url) as conn:
             row = conn.execute(
                 "SELECT count(*), count(DISTINCT event_id) FROM status_sample"
             ).fetchone()
             dead = conn.execute("SELECT count(*) FROM dead_letter").fetchone()
-        phases = 1 + (not args.skip_two) + args.drain
-        expected = phases * (args.messages // args.publishers) * args.publishers
+        liftwatch_phases = sum(p in phases for p in ("one", "two", "drain"))
+        expected = liftwatch_phases * (n // procs) * procs
         print(f"stored rows {row[0] if row else 0} (distinct {row[1] if row else 0}), expected {expected}; "
               f"dead letters {dead[0] if dead else 0}")  # fmt: skip
     finally:

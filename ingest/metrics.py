@@ -6,7 +6,10 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from ingest.pipeline import IngestResult
 
-RECEIVED = Counter("liftwatch_ingest_received", "Messages taken from the broker.")
+RECEIVED = Counter(
+    "liftwatch_ingest_received",
+    "Messages taken from the broker (counted as the writer batches them).",
+)
 STORED = Counter("liftwatch_ingest_stored", "Events stored, by kind.", ["kind"])
 DUPLICATES = Counter("liftwatch_ingest_duplicates", "Re-deliveries of events already stored.")
 REJECTED = Counter("liftwatch_ingest_rejected", "Messages dead-lettered, by reason.", ["reason"])
