@@ -14,7 +14,7 @@ import pytest
 from psycopg import sql
 
 from core.settings import get_settings
-from tests.support.servers import Mosquitto
+from tests.support.servers import Mosquitto, deploy_limits
 
 SHARED_BROKER = os.environ.get("LIFTWATCH_TEST_BROKER_URL", "mqtt://127.0.0.1:1883")
 
@@ -109,8 +109,9 @@ def shared_broker_url() -> str:
 
 @pytest.fixture
 def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
-    """A Mosquitto broker of this test's own, on a free port; stopped afterwards."""
-    broker = Mosquitto(tmp_path / "mosquitto").start()
+    """A Mosquitto broker of this test's own, on a free port, with the limits of
+    deploy/mosquitto.conf; stopped afterwards."""
+    broker = Mosquitto(tmp_path / "mosquitto", extra_conf=deploy_limits()).start()
     yield broker
     broker.stop()
 

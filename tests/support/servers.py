@@ -29,6 +29,15 @@ def wait_port(port: int, timeout: float = 10.0) -> None:
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+DEPLOY_CONF = Path(__file__).parents[2] / "deploy" / "mosquitto.conf"
+
+
+def deploy_limits() -> str:
+    """The in-flight, queue and session limits of deploy/mosquitto.conf, for test brokers."""
+    lines = DEPLOY_CONF.read_text().splitlines()
+    return "\n".join(line for line in lines if line.startswith(("max_", "persistent_client")))
+
+
 @dataclass
 class Mosquitto:
     """A Mosquitto broker owned by one test, on a free port, optionally persistent."""
