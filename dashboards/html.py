@@ -84,6 +84,15 @@ def table(
     )
 
 
+def downloads(label: str, base_href: str, lang: Lang) -> Markup:
+    """Links to a table as CSV and XLSX files from the API, in the page language."""
+    query = urlencode({"lang": lang})
+    files = " · ".join(
+        str(link(f"{base_href}.{fmt}?{query}", fmt.upper(), download="")) for fmt in ("csv", "xlsx")
+    )
+    return Markup(f'<p class="downloads">{esc(label)} {files}</p>')
+
+
 def cards(items: Sequence[tuple[str, object]]) -> Markup:
     """Headline figures: a label and a big number each."""
     parts = "".join(

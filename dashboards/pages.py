@@ -18,6 +18,7 @@ from dashboards.html import (
     UNIT_CLICK,
     Markup,
     cards,
+    downloads,
     esc,
     figure,
     flag_badge,
@@ -134,7 +135,11 @@ def overview(conn: Conn, *, scope: Scope, lang: Lang) -> str:
                 t(lang, "overview.breakdown"), figure(figures.breakdown(units, lang), "breakdown")
             ),
             Markup("</div>"),
-            section(t(lang, "overview.ranking"), ranking_table(top, lang)),
+            section(
+                t(lang, "overview.ranking"),
+                ranking_table(top, lang),
+                downloads(t(lang, "download.ranking"), "/v1/exports/rankings", lang),
+            ),
         ]
     parts.append(
         section(
@@ -201,6 +206,14 @@ def street_office(conn: Conn, *, scope: Scope, lang: Lang, street_office_id: str
         + section(
             t(lang, "street.buildings"),
             table(headers, rows, name="buildings", numeric=(2, 3, 4, 5, 6, 8)),
+            # The API lets a contractor's token read its units, not export a street office's.
+            downloads(
+                t(lang, "download.buildings"),
+                f"/v1/street-offices/{quote(street_office_id, safe='')}/buildings",
+                lang,
+            )
+            if scope.role != "contractor"
+            else "",
         )
     )
     name = local_name(office, lang)

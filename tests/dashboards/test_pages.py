@@ -158,3 +158,33 @@ def test_plotly_js_comes_from_the_installed_package_and_nothing_from_elsewhere(
     ):
         html = c.get(path).text
         assert re.findall(r'(?:src|href)="(https?:)?//', html) == [], path
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "expected"),
+    [
+        ("bureau", "/dashboards/", "dxy-2-1"),
+        ("street_office", f"/dashboards/street-offices/{factories.STREET_OFFICE}", "2号楼"),
+    ],
+)
+def test_download_links_work_with_the_page_cookie(
+    client: Any, world: factories.World, role: str, path: str, expected: str
+) -> None:
+    c = _as(client, world, role)
+    html = c.get(path, params={"lang": "zh-CN"}).text
+    links = re.findall(r'<a href="(/v1/[^"]+)" download="">', html)
+    assert [link.split("?")[0].rsplit(".", 1)[1] for link in links] == ["csv", "xlsx"]
+    for link in links:
+        response = c.get(link.replace("&amp;", "&"))
+        assert response.status_code == 200, (link, response.text[:300])
+        if link.split("?")[0].endswith(".csv"):
+            assert expected in response.content.decode("utf-8-sig")
+
+
+def test_a_contractor_is_offered_no_building_export(client: Any, world: factories.World) -> None:
+    html = (
+        _as(client, world, "contractor")
+        .get(f"/dashboards/street-offices/{factories.STREET_OFFICE}")
+        .text
+    )
+    assert "buildings.csv" not in html
