@@ -149,7 +149,7 @@ def overview(conn: Conn, *, scope: Scope, lang: Lang) -> str:
     )
     return page(
         lang=lang,
-        title=t(lang, "overview.title"),
+        title=t(lang, "overview.title_all" if scope.role == "admin" else "overview.title"),
         body=Markup("".join(esc(p) for p in parts)),
         path=f"{BASE}/",
     )
