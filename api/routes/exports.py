@@ -8,7 +8,7 @@ from api import exports as x
 from api.deps import ConnDep, ScopeDep, require
 from api.problems import responses
 from api.queries import exports as q
-from api.routes.scores import RankingQuery
+from api.routes.scores import RankingQueryDep
 from api.tokens import Principal
 
 router = APIRouter(prefix="/v1", tags=["exports"])
@@ -84,7 +84,7 @@ def export_ranking(
     conn: ConnDep,
     scope: ScopeDep,
     fmt: Fmt,
-    query: Annotated[RankingQuery, Depends()],
+    query: RankingQueryDep,
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
 ) -> Any:
