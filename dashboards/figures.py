@@ -53,6 +53,14 @@ def _layout(fig: go.Figure, *, height: int = 380, **extra: Any) -> go.Figure:
     return fig
 
 
+def _count_axis(title: str, largest: float) -> dict[str, Any]:
+    # Counts are whole numbers: small ranges get a tick per unit instead of 0.2 steps.
+    axis: dict[str, Any] = {"title": {"text": title}, "rangemode": "tozero"}
+    if largest <= 10:
+        axis["dtick"] = 1
+    return axis
+
+
 def risk_matrix(units: Sequence[Row], lang: Lang) -> go.Figure:
     """Probability × consequence of failure, every unit a point coloured by its flag."""
     fig = go.Figure()
@@ -289,7 +297,9 @@ def freshness(units: Sequence[Row], lang: Lang) -> go.Figure:
             marker={"color": [FRESHNESS_COLORS[f] for f in FRESHNESS]},
         )
     )
-    return _layout(fig, height=280, yaxis={"title": {"text": t(lang, "axis.units")}})
+    return _layout(
+        fig, height=280, yaxis=_count_axis(t(lang, "axis.units"), max(counts.values(), default=0))
+    )
 
 
 def rejection_reasons(reasons: Sequence[Row], lang: Lang) -> go.Figure:
@@ -303,8 +313,11 @@ def rejection_reasons(reasons: Sequence[Row], lang: Lang) -> go.Figure:
             marker={"color": "#d62728"},
         )
     )
+    largest = max((int(r["n"]) for r in rows), default=0)
     return _layout(
-        fig, height=max(200, 60 + 30 * len(rows)), xaxis={"title": {"text": t(lang, "col.count")}}
+        fig,
+        height=max(200, 60 + 30 * len(rows)),
+        xaxis=_count_axis(t(lang, "col.count"), largest),
     )
 
 

@@ -32,8 +32,8 @@ def _rows(units: list[Row], lang: Lang) -> list[list[object]]:
     return [
         [
             u["rank"],
-            u["unit_id"],
-            u["registration_code"],
+            Markup(f'<span class="id">{esc(u["unit_id"])}</span>'),
+            Markup(f'<span class="id">{esc(u["registration_code"])}</span>'),
             u["building"],
             local_name(u, lang, "community"),
             local_name(u, lang, "street_office"),
@@ -93,7 +93,11 @@ def render(conn: Conn, *, scope: Scope, lang: Lang, generated_at: datetime) -> s
     counts = Counter(u["flag"] for u in units)
     headline = cards(
         [(t(lang, "overview.units"), len(units))]
-        + [(t(lang, f"flag.{f}"), counts.get(f, 0)) for f in FLAGS if f != "ok"]
+        + [
+            (t(lang, "overview.flagged", flag=t(lang, f"flag.{f}")), counts.get(f, 0))
+            for f in FLAGS
+            if f != "ok"
+        ]
     )
     flagged_part: object = (
         table(_headers(lang), _rows(flagged, lang), name="flagged", numeric=(0, 7, 8, 9))
