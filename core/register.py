@@ -361,7 +361,7 @@ WHERE c.old_value IS DISTINCT FROM c.new_value
 _CONTRACTS = [
     # A contractor change closes the open period when the new contractor took over (or now).
     """UPDATE unit_contract uc
-       SET valid_to = greatest(coalesce(s.contractor_since::timestamptz, now()),
+       SET valid_to = greatest(coalesce(s.contractor_since::timestamp AT TIME ZONE 'Asia/Shanghai', now()),
                                uc.valid_from + interval '1 second')
        FROM register_stage s
        WHERE uc.unit_id = s.unit_id AND uc.valid_to IS NULL AND uc.contractor_id <> s.contractor_id""",
@@ -370,7 +370,8 @@ _CONTRACTS = [
     """INSERT INTO unit_contract (unit_id, contractor_id, valid_from)
        SELECT s.unit_id, s.contractor_id,
               CASE WHEN NOT EXISTS (SELECT 1 FROM unit_contract h WHERE h.unit_id = s.unit_id)
-                   THEN coalesce(s.contractor_since, s.installed_on)::timestamptz
+                   THEN coalesce(s.contractor_since, s.installed_on)::timestamp
+                        AT TIME ZONE 'Asia/Shanghai'
                    ELSE (SELECT max(valid_to) FROM unit_contract h WHERE h.unit_id = s.unit_id) END
        FROM register_stage s
        WHERE NOT EXISTS (SELECT 1 FROM unit_contract o WHERE o.unit_id = s.unit_id AND o.valid_to IS NULL)""",

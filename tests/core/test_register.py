@@ -133,11 +133,12 @@ def test_renewal_and_contractor_change_keep_history(conn: psycopg.Connection[Any
     ]
     assert renewals == ["2006-05-01", "2024-03-01"]
     periods = conn.execute(
-        "SELECT contractor_id, valid_from::text AS f, valid_to::date::text AS t FROM unit_contract "
+        "SELECT contractor_id, (valid_from AT TIME ZONE 'Asia/Shanghai')::text AS f,"
+        " (valid_to AT TIME ZONE 'Asia/Shanghai')::date::text AS t FROM unit_contract "
         "WHERE unit_id = 'U000001' ORDER BY valid_from"
     ).fetchall()
     assert [(p["contractor_id"], p["t"]) for p in periods] == [("M1", "2024-01-01"), ("M2", None)]
-    assert periods[0]["f"].startswith("1992-06-01")  # since installation
+    assert periods[0]["f"] == "1992-06-01 00:00:00"  # since installation, Beijing time
 
 
 def test_xlsx_with_chinese_headers(conn: psycopg.Connection[Any], tmp_path: Path) -> None:
