@@ -102,6 +102,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        # FastAPI's /docs and /redoc pages load their scripts from a CDN; liftwatch runs offline,
+        # so it serves the OpenAPI document only (/openapi.json), for any local viewer.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = metrics.ApiMetrics()

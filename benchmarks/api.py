@@ -142,6 +142,12 @@ def sql_baseline(url: str, rounds: int = 200) -> float:
     return statistics.median(times)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(
     base: str, path: str, token: str, clients: int, seconds: int, units: int
 ) -> dict[str, float]:
@@ -251,14 +257,16 @@ def main() -> int:
         }
         print(
             f"{'endpoint':<28}{'clients':>8}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-            f"{'p50/SQL':>9}{'errors':>8}"
+            f"{'p50/SQL':>9}{'errors':>8}{'CPU ms/req':>12}"
         )
         for label, path in scenarios.items():
             for clients in CONCURRENCY:
+                before = cpu_seconds(server.pid)
                 r = wrk(base, path, token, clients, args.seconds, args.units)
+                cpu_ms = (cpu_seconds(server.pid) - before) * 1000 / max(1, r["rps"] * args.seconds)
                 print(
                     f"{label:<28}{clients:>8}{r['rps']:>10.0f}{r['p50']:>9.1f}{r['p95']:>9.1f}"
-                    f"{r['p99']:>9.1f}{r['p50'] / baseline:>9.1f}{r['errors']:>8}"
+                    f"{r['p99']:>9.1f}{r['p50'] / baseline:>9.1f}{r['errors']:>8}{cpu_ms:>12.2f}"
                     f"   load {os.getloadavg()[0]:.1f}"
                 )
     finally:

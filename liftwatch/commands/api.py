@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="serve the HTTP API (and the dashboards)",
         description="Serve the liftwatch API with uvicorn. The database pool opens at start-up; on "
         "SIGINT/SIGTERM uvicorn stops accepting connections, lets requests in flight finish "
-        "(up to --graceful-timeout seconds), then the pool closes. OpenAPI docs at /docs.",
+        "(up to --graceful-timeout seconds), then the pool closes. The OpenAPI document is at /openapi.json.",
     )
     api.add_argument(
         "--host",
@@ -46,7 +46,7 @@ def _serve(args: argparse.Namespace) -> int:
     from core.db import database_url
 
     migrate.upgrade(database_url())
-    print(f"liftwatch api on http://{args.host}:{args.port} (docs at /docs)", flush=True)
+    print(f"liftwatch api on http://{args.host}:{args.port} (OpenAPI at /openapi.json)", flush=True)
     uvicorn.run(
         "api.app:create_app",
         factory=True,
