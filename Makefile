@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create .venv and install liftwatch with its test extras
 
+# The demo keeps its database, broker state and tokens here (delete it to start afresh).
+DEMO_DATA ?= $(CURDIR)/var/demo
+
 demo: $(STAMP)  ## embedded database + broker, seed cases and a simulated city, scored and served
-	$(BIN)/liftwatch demo
+	LIFTWATCH_DATA_DIR="$${LIFTWATCH_DATA_DIR:-$(DEMO_DATA)}" $(BIN)/liftwatch demo $(DEMO_ARGS)
 
 test: $(STAMP)  ## the test suite (slow suites excluded; see test-slow)
 	$(BIN)/python -m pytest -m 'not slow' $(PYTEST_ARGS)

@@ -9,17 +9,19 @@ serves. Ctrl-C stops the server, the broker and the database.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import psycopg
+import uvicorn
 
 from core import migrate
 from core.broker import broker_url, stop_local_broker
@@ -58,12 +60,14 @@ def _loaded(conn: psycopg.Connection[Any]) -> str | None:
     return row["value"] if row else None
 
 
-def _stored(conn: psycopg.Connection[Any]) -> int:
+def _accounted(conn: psycopg.Connection[Any]) -> tuple[int, int]:
+    """Events stored so far, and messages dead-lettered so far."""
     row = conn.execute(
         "SELECT (SELECT count(*) FROM fault_event) + (SELECT count(*) FROM inspection_event)"
-        " + (SELECT count(*) FROM maintenance_event) + (SELECT count(*) FROM status_sample) AS n"
+        " + (SELECT count(*) FROM maintenance_event) + (SELECT count(*) FROM status_sample) AS n,"
+        " (SELECT count(*) FROM dead_letter) AS d"
     ).fetchone()
-    return int(row["n"]) if row else 0
+    return (int(row["n"]), int(row["d"])) if row else (0, 0)
 
 
 def _worker_ids(n: int) -> list[str]:
@@ -143,7 +147,7 @@ def load(plan: DemoPlan, *, db: str, mqtt: str, say: Callable[[str], None]) -> N
                 imported = import_rows(conn, scenario.register_rows(day), source=f"demo {day}")
                 conn.commit()
                 say(f"register as of {day}: {imported.summary()}")
-        before = _stored(conn)
+        stored_before, dead_before = _accounted(conn)
     workers = _start_workers(plan.workers, db, mqtt)
     try:
         expected = 0
@@ -170,12 +174,20 @@ def load(plan: DemoPlan, *, db: str, mqtt: str, say: Callable[[str], None]) -> N
             say(f"  published {report.sent:,} messages ({report.sent / report.seconds:,.0f}/s)")
         deadline = time.monotonic() + 600
         with connect(db, autocommit=True) as conn:
-            while (stored := _stored(conn) - before) < expected:
+            while True:
+                now_stored, now_dead = _accounted(conn)
+                stored, dead = now_stored - stored_before, now_dead - dead_before
+                if stored + dead >= expected:
+                    break
                 if time.monotonic() > deadline or all(w.poll() is not None for w in workers):
-                    raise RuntimeError(f"ingestion stalled at {stored:,} of {expected:,} events")
+                    raise RuntimeError(
+                        f"ingestion stalled at {stored + dead:,} of {expected:,} events"
+                    )
                 say(f"  {stored:,} of {expected:,} events committed")
                 time.sleep(2)
-        say(f"all {expected:,} events stored through the MQTT ingestion path")
+        say(f"{stored:,} events stored through the MQTT ingestion path")
+        if dead:
+            say(f"{dead:,} rejected: see `liftwatch ingest stats` and the dead letters")
     finally:
         _stop_workers(workers)
 
@@ -202,34 +214,32 @@ def score(plan: DemoPlan, *, db: str, say: Callable[[str], None]) -> None:
 
 
 def tokens(db: str) -> dict[str, str]:
-    """Fresh tokens for the demo's users (tokens are shown once, so each run makes new ones)."""
+    """Fresh tokens for the demo's users (tokens are shown once, so each run makes new ones): an
+    admin, a bureau per district, and the street office and contractor of Daoxiangyuan West."""
     from api.tokens import create_token
 
-    wanted = {"admin": None}
+    wanted: list[tuple[str, str, str | None]] = [("admin", "admin", None)]
     with connect(db) as conn:
+        for d in conn.execute("SELECT district_id, name FROM district ORDER BY district_id"):
+            wanted.append((f"bureau {d['name']}", "bureau", d["district_id"]))
         place = conn.execute(
-            "SELECT p.district_id, p.street_office_id, p.contractor_id FROM unit_place p "
+            "SELECT p.street_office_id, p.contractor_id FROM unit_place p "
             "JOIN community c USING (community_id) WHERE c.name LIKE %s LIMIT 1",
             ("%稻香园%",),
         ).fetchone()
         if place:
-            wanted |= {
-                "bureau": place["district_id"],
-                "street_office": place["street_office_id"],
-                "contractor": place["contractor_id"],
-            }
+            wanted.append(("street_office 稻香园西", "street_office", place["street_office_id"]))
+            wanted.append(("contractor 稻香园西", "contractor", place["contractor_id"]))
         out = {}
-        for role, bound in wanted.items():
-            token, _ = create_token(conn, role=role, bound_to=bound, name=f"demo {role}")
-            out[role] = token
+        for label, role, bound in wanted:
+            token, _ = create_token(conn, role=role, bound_to=bound, name=f"demo {label}")
+            out[label] = token
         conn.commit()
     return out
 
 
 def run_demo(plan: DemoPlan, *, host: str, port: int, reload_data: bool) -> int:
     """The whole demo; returns when the server is stopped."""
-    import uvicorn
-
     from api.app import create_app
 
     say = Clock()
@@ -260,12 +270,29 @@ def run_demo(plan: DemoPlan, *, host: str, port: int, reload_data: bool) -> int:
         print(f"  dashboards: {base}/dashboards/  (sign in with a token below)")
         print(f"  API docs:   {base}/docs\n")
         for role, token in issued.items():
-            print(f"  {role:<14} token: {token}")
+            print(f"  {role:<28} {token}")
         print("\n  Ctrl-C stops the server, the broker and the database.\n", flush=True)
         os.environ["LIFTWATCH_DATABASE_URL"] = db
         get_settings.cache_clear()
-        uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+        _QuietServer(uvicorn.Config(create_app(), host=host, port=port, log_level="warning")).run()
+        say("stopping: server stopped; stopping the broker and the database")
     finally:
         stop_local_broker()
         stop_embedded()
     return 0
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn re-raises Ctrl-C after its graceful shutdown; the demo only wants the shutdown."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        def stop(*_args: object) -> None:
+            self.should_exit = True
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
