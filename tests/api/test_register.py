@@ -247,3 +247,33 @@ def test_register_import_by_role(api: Api) -> None:
     assert api.client.post("/v1/register/import", headers=reader, content=body).status_code == 403
     xml = {**api.as_("admin"), "Content-Type": "application/xml"}
     assert api.client.post("/v1/register/import", headers=xml, content=b"<a/>").status_code == 415
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_communities_by_role(shared_api: Api, role: str) -> None:
+    expected = {
+        "admin": {"C1", "C2", "C3"},
+        "bureau": {"C1", "C2"},
+        "street_office": {"C1"},
+        "contractor": {"C1", "C3"},
+        "contractor2": {"C2"},
+    }[role]
+    assert _ids(shared_api, role, "/v1/communities", "community_id") == expected
+    for community in ("C1", "C2", "C3"):
+        status = shared_api.get(role, f"/v1/communities/{community}").status_code
+        assert status == (200 if community in expected else 404)
+
+
+def test_bureau_registers_a_contractor_and_renames_its_street_office(api: Api) -> None:
+    h = api.as_("bureau")
+    created = api.client.post(
+        "/v1/contractors", headers=h, json={"contractor_id": "K9", "name": "新维保"}
+    )
+    assert created.status_code == 201
+    assert api.get("bureau", "/v1/contractors/K9").json()["name"] == "新维保"
+    renamed = api.client.patch("/v1/street-offices/S1", headers=h, json={"name_en": "Balizhuang"})
+    assert renamed.status_code == 200 and renamed.json()["name_en"] == "Balizhuang"
+    assert (
+        api.client.patch("/v1/street-offices/S3", headers=h, json={"name": "x"}).status_code == 404
+    )
+    assert api.client.patch("/v1/districts/D1", headers=h, json={"name": ""}).status_code == 422
