@@ -277,3 +277,36 @@ def test_bureau_registers_a_contractor_and_renames_its_street_office(api: Api) -
         api.client.patch("/v1/street-offices/S3", headers=h, json={"name": "x"}).status_code == 404
     )
     assert api.client.patch("/v1/districts/D1", headers=h, json={"name": ""}).status_code == 422
+
+
+def test_register_import_of_an_xlsx_with_chinese_headers(api: Api) -> None:
+    import io
+
+    import openpyxl
+
+    from core.register_format import BY_HEADER
+    from tests.api.conftest import fleet_rows
+
+    row = dict(fleet_rows()[3], unit_id="U11", registration_code="RC11")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append([BY_HEADER[key].zh for key in row])
+    sheet.append(list(row.values()))
+    out = io.BytesIO()
+    book.save(out)
+    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = api.client.post(
+        "/v1/register/import",
+        headers={**api.as_("admin"), "Content-Type": media},
+        content=out.getvalue(),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] == 1
+    assert api.get("contractor", "/v1/units/U11").json()["district_id"] == "D2"
+    broken = api.client.post(
+        "/v1/register/import",
+        headers={**api.as_("admin"), "Content-Type": media},
+        content=b"not a zip",
+    )
+    assert broken.status_code == 422
