@@ -335,7 +335,7 @@ def explain_unit(
     for name in MODIFIERS:
         text = _modifier_text(name, i, cols, faults, serious, hs)
         modifier = float(hs.modifiers[name][i])
-        if text is None and modifier == 1.0:
+        if modifier == 1.0:
             continue
         value, zh, en = text if text is not None else (None, name, name)
         ranked.append(_entry(name, value, modifier, hs.contributions[name][i], zh, en))
