@@ -27,8 +27,6 @@ from scoring.policy import Policy, load_policy
 from scoring.run import run
 from scoring.training import train_model
 
-EVAL_DATABASE = "liftwatch_eval"
-
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -111,8 +109,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ev = ssub.add_parser(
         "evaluate",
         help="backtest the ranking on a simulated city against its ground truth",
-        description="Simulate a city's history into a separate database (liftwatch_eval on the same "
-        "server, recreated), train the model on the years before the as-of date, score as of that "
+        description="Simulate a city's history into a separate database (the configured one's "
+        "name + _eval, on the same server, recreated), train the model on the years before the as-of date, score as of that "
         "date and compare liftwatch and single-factor baselines with the simulator's ground truth: "
         "ROC AUC, precision and lift in the top 5%% and 10%%, Spearman with the true 12-month risk.",
     )
@@ -272,24 +270,21 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluation_url() -> str:
+def evaluation_url() -> str:
+    """The backtest's own database: the configured one's name + ``_eval``, on the same server."""
     base = database_url()
-    with psycopg.connect(base, autocommit=True) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (EVAL_DATABASE,)
-        ).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(EVAL_DATABASE)))
-    return psycopg.conninfo.make_conninfo(base, dbname=EVAL_DATABASE)
+    name = f"{psycopg.conninfo.conninfo_to_dict(base).get('dbname') or 'liftwatch'}_eval"
+    return psycopg.conninfo.make_conninfo(base, dbname=name)
 
 
 def _recreate(url: str) -> None:
-    base = psycopg.conninfo.make_conninfo(url, dbname="postgres")
-    with psycopg.connect(base, autocommit=True) as conn:
+    name = str(psycopg.conninfo.conninfo_to_dict(url)["dbname"])
+    admin = psycopg.conninfo.make_conninfo(url, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(EVAL_DATABASE))
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(EVAL_DATABASE)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     migrate.upgrade(url)
 
 
@@ -351,7 +346,7 @@ def simulate_into(
 
 def _evaluate(args: argparse.Namespace) -> int:
     policy, life = _policy(args)
-    url = _evaluation_url()
+    url = evaluation_url()
     name = f"{args.scenario}-{args.units}-{args.seed}-{args.start}-{args.as_of}"
     truth = get_settings().data_dir / "evaluation" / f"{name}-truth.csv"
     dates = [args.as_of - timedelta(days=91 * k) for k in reversed(range(args.dates))]
@@ -360,7 +355,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         _recreate(url)
         truth.parent.mkdir(parents=True, exist_ok=True)
         _say(
-            f"simulating {args.scenario} ({args.units} units) {args.start} .. {end} into {EVAL_DATABASE}"
+            f"simulating {args.scenario} ({args.units} units) {args.start} .. {end} into database "
+            f"{psycopg.conninfo.conninfo_to_dict(url)['dbname']}"
         )
         simulate_into(
             url,
