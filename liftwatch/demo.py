@@ -9,13 +9,12 @@ serves. Ctrl-C stops the server, the broker and the database.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -241,6 +240,7 @@ def tokens(db: str) -> dict[str, str]:
 def run_demo(plan: DemoPlan, *, host: str, port: int, reload_data: bool) -> int:
     """The whole demo; returns when the server is stopped."""
     from api.app import create_app
+    from api.server import GracefulServer
 
     say = Clock()
     say("starting the database (embedded PostgreSQL unless LIFTWATCH_DATABASE_URL is set)")
@@ -268,31 +268,17 @@ def run_demo(plan: DemoPlan, *, host: str, port: int, reload_data: bool) -> int:
         say("ready")
         print(f"\n  liftwatch is serving on {base}")
         print(f"  dashboards: {base}/dashboards/  (sign in with a token below)")
-        print(f"  API docs:   {base}/docs\n")
+        print(f"  API:        {base}/v1/...  (OpenAPI document: {base}/openapi.json)\n")
         for role, token in issued.items():
             print(f"  {role:<28} {token}")
         print("\n  Ctrl-C stops the server, the broker and the database.\n", flush=True)
         os.environ["LIFTWATCH_DATABASE_URL"] = db
         get_settings.cache_clear()
-        _QuietServer(uvicorn.Config(create_app(), host=host, port=port, log_level="warning")).run()
+        GracefulServer(
+            uvicorn.Config(create_app(), host=host, port=port, log_level="warning")
+        ).run()
         say("stopping: server stopped; stopping the broker and the database")
     finally:
         stop_local_broker()
         stop_embedded()
     return 0
-
-
-class _QuietServer(uvicorn.Server):
-    """uvicorn re-raises Ctrl-C after its graceful shutdown; the demo only wants the shutdown."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        def stop(*_args: object) -> None:
-            self.should_exit = True
-
-        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)

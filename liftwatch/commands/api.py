@@ -42,19 +42,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from api.server import GracefulServer
     from core import migrate
     from core.db import database_url
 
     migrate.upgrade(database_url())
     print(f"liftwatch api on http://{args.host}:{args.port} (OpenAPI at /openapi.json)", flush=True)
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        timeout_graceful_shutdown=args.graceful_timeout,
-        log_level=get_settings().log_level.lower(),
-        proxy_headers=True,
-    )
+    options = {
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "timeout_graceful_shutdown": args.graceful_timeout,
+        "log_level": get_settings().log_level.lower(),
+        "proxy_headers": True,
+    }
+    if args.workers > 1:
+        # uvicorn's supervisor forks the workers and handles their signals itself.
+        uvicorn.run("api.app:create_app", workers=args.workers, **options)
+    else:
+        GracefulServer(uvicorn.Config("api.app:create_app", **options)).run()
     return 0
