@@ -66,6 +66,15 @@ class IngestResult:
     def total(self) -> int:
         return self.stored + self.duplicates + sum(self.rejected.values())
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready totals and per-item results, as the HTTP door returns them."""
+        return {
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "rejected": dict(self.rejected),
+            "items": [item.as_dict() for item in self.items],
+        }
+
     def add(self, other: IngestResult) -> None:
         """Fold another result's totals (not its items) into this one."""
         self.stored += other.stored

@@ -43,7 +43,7 @@ def test_http_batch_returns_one_result_per_item_in_order(conn: psycopg.Connectio
         payload("status") | {"kind": "status", "unit_id": {"id": 1}},
     ]
     result = ingest_http_batch(conn, orjson.dumps(items), contractor_id="C1")
-    got = [(r["index"], r["outcome"], r["reason"]) for r in (i.as_dict() for i in result.items)]
+    got = [(r["index"], r["outcome"], r["reason"]) for r in result.as_dict()["items"]]
     assert got == [
         (0, "stored", None), (1, "duplicate", None), (2, "stored", None),
         (3, "rejected", "unknown_unit"), (4, "rejected", "not_maintainer"),
@@ -176,3 +176,14 @@ def test_stats_prints_database_totals_without_a_running_worker(
     assert "no worker metrics at http://127.0.0.1:9/metrics" in out
     assert "status_sample            1 stored" in out
     assert "unknown_unit" in out and "1 pending, 0 replayed" in out
+
+
+def test_the_csv_columns_and_reasons_are_documented() -> None:
+    from ingest.csvfile import COLUMNS
+    from ingest.decode import REASONS
+
+    text = (ROOT / "docs" / "ingestion.md").read_text(encoding="utf-8")
+    for key, zh, _, _ in COLUMNS:
+        assert f"| `{key}` | {zh} |" in text
+    for reason in REASONS:
+        assert f"| `{reason}` |" in text
