@@ -88,25 +88,28 @@ def limits_from(settings: Settings) -> Limits:
     return Limits(settings.ingest_max_payload_bytes, timedelta(seconds=settings.ingest_future_skew))
 
 
-def _store_kind(conn: psycopg.Connection[Any], kind: str, items: list[Decoded]) -> set[Any]:
+def _store_kind(
+    conn: psycopg.Connection[Any], kind: str, items: list[Decoded], *, keys: bool
+) -> tuple[int, set[Any]]:
     """Store rows of one kind; rows PostgreSQL refuses are rejected one by one, not the batch."""
     try:
         with conn.transaction():
-            return store_rows(conn, kind, items)
+            return store_rows(conn, kind, items, keys=keys)
     except (psycopg.DataError, psycopg.IntegrityError):
         pass
-    new: set[Any] = set()
+    count, new = 0, set[Any]()
     for item in items:
         try:
             with conn.transaction():
-                new |= store_rows(conn, kind, [item])
+                n, stored = store_rows(conn, kind, [item], keys=keys)
+            count, new = count + n, new | stored
         except (psycopg.DataError, psycopg.IntegrityError) as exc:
             refused = exc.diag.message_primary or str(exc)
             item.reject(
                 "schema_violation",
                 [Problem("payload", "refused", "values PostgreSQL accepts", refused)],
             )
-    return new
+    return count, new
 
 
 def write_batch(
@@ -120,7 +123,8 @@ def write_batch(
 ) -> IngestResult:
     """Authorize decoded items and store them (or their dead letters) in one transaction.
 
-    ``keep_items=False`` leaves ``result.items`` empty when only the totals are wanted.
+    ``keep_items=False`` leaves ``result.items`` empty and only counts, which spares reading
+    back the keys of the stored rows.
     """
     result = IngestResult()
     outcomes: list[Outcome] = ["rejected"] * len(items)
@@ -131,32 +135,27 @@ def write_batch(
             if item.accepted:
                 by_kind.setdefault(item.kind or "", []).append(n)
         for kind, positions in by_kind.items():
-            new = _store_kind(conn, kind, [items[n] for n in positions])
-            for n in positions:
-                if not items[n].accepted:
-                    continue
+            count, new = _store_kind(conn, kind, [items[n] for n in positions], keys=keep_items)
+            accepted = [n for n in positions if items[n].accepted]
+            result.stored += count
+            result.stored_by_kind[kind] += count
+            result.duplicates += len(accepted) - count
+            for n in accepted if keep_items else ():
                 key = (items[n].event_id, items[n].occurred_at)
-                if key in new:
-                    new.discard(key)
-                    outcomes[n] = "stored"
-                    result.stored += 1
-                    result.stored_by_kind[kind] += 1
-                else:
-                    outcomes[n] = "duplicate"
-                    result.duplicates += 1
+                outcomes[n] = "stored" if key in new else "duplicate"
+                new.discard(key)
         rejected = [item for item in items if not item.accepted]
         if rejected and dead_letters:
             store_dead_letters(conn, rejected, source=source)
-    for n, (item, outcome) in enumerate(zip(items, outcomes, strict=True)):
-        if outcome == "rejected":
-            result.rejected[item.reason or ""] += 1
-        if keep_items:
-            detail = item.detail if item.reason else None
-            result.items.append(
-                ItemOutcome(
-                    n, outcome, item.event_id, item.kind, item.reason, detail, tuple(item.problems)
-                )
+    for item in rejected:
+        result.rejected[item.reason or ""] += 1
+    for n, (item, outcome) in enumerate(zip(items, outcomes, strict=True) if keep_items else ()):
+        detail = item.detail if item.reason else None
+        result.items.append(
+            ItemOutcome(
+                n, outcome, item.event_id, item.kind, item.reason, detail, tuple(item.problems)
             )
+        )
     return result
 
 

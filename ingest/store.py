@@ -43,12 +43,13 @@ def _ensure_stage(cur: psycopg.Cursor[Any], table: str, columns: Sequence[str]) 
 
 
 def store_rows(
-    conn: psycopg.Connection[Any], kind: str, items: Sequence[Decoded]
-) -> set[tuple[UUID, datetime]]:
-    """Insert the rows of accepted items of one kind; return the keys that were new."""
+    conn: psycopg.Connection[Any], kind: str, items: Sequence[Decoded], *, keys: bool = True
+) -> tuple[int, set[tuple[UUID, datetime]]]:
+    """Insert the rows of accepted items of one kind: how many were new, and (with keys) which."""
     table, columns = TABLES[kind]
     stage = _stage_name(table)
     cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    returning = sql.SQL(" RETURNING event_id, occurred_at" if keys else "")
     with conn.cursor(row_factory=tuple_row) as cur:
         _ensure_stage(cur, table, columns)
         cur.execute(sql.SQL("DELETE FROM {}").format(stage))
@@ -58,11 +59,13 @@ def store_rows(
                 copy.write_row(item.row)
         cur.execute(
             sql.SQL(
-                "INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} "
-                "ON CONFLICT DO NOTHING RETURNING event_id, occurred_at"
-            ).format(table=sql.Identifier(table), cols=cols, stage=stage)
+                "INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT DO NOTHING{returning}"
+            ).format(table=sql.Identifier(table), cols=cols, stage=stage, returning=returning)
         )
-        return {(r[0], r[1]) for r in cur.fetchall()}
+        if not keys:
+            return cur.rowcount, set()
+        new = {(r[0], r[1]) for r in cur.fetchall()}
+        return len(new), new
 
 
 def store_dead_letters(

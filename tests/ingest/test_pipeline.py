@@ -151,3 +151,23 @@ def test_a_value_postgresql_refuses_rejects_that_message_only(
     assert [i.outcome for i in result.items] == ["stored", "rejected", "rejected"]
     assert dict(result.rejected) == {"schema_violation": 2}
     assert conn.execute("SELECT count(*) AS n FROM dead_letter").fetchone() == {"n": 2}
+
+
+def test_counting_without_per_item_results_gives_the_same_totals(
+    conn: psycopg.Connection[Any],
+) -> None:
+    from core.settings import get_settings
+    from ingest.decode import decode
+    from ingest.pipeline import limits_from, write_batch
+
+    _register(conn)
+    first = [message("C1", "U1", "status", payload("status", at=later(n))) for n in range(20)]
+    batch = [*first[10:], *first[:5], first[0], message("C1", "U9", "status", payload("status"))]
+    ingest_messages(conn, first[:10], source="mqtt")
+    now = datetime.now(UTC)
+    totals = []
+    for keep in (False, True):
+        items = [decode(m, limits_from(get_settings()), now) for m in batch]
+        result = write_batch(conn, items, source="mqtt", register=RegisterCache(), keep_items=keep)
+        totals.append((result.stored, result.duplicates, dict(result.rejected), len(result.items)))
+    assert totals == [(10, 6, {"unknown_unit": 1}, 0), (0, 16, {"unknown_unit": 1}, 17)]
