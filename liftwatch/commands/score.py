@@ -6,10 +6,8 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import orjson
 import psycopg
@@ -288,21 +286,6 @@ def _recreate(url: str) -> None:
     migrate.upgrade(url)
 
 
-def _batches(events: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    from ingest.pipeline import Message
-
-    batch: list[Any] = []
-    for e in events:
-        batch.append(
-            Message(None, e.contractor_id, e.unit_id, e.kind, orjson.dumps(e.payload, default=str))
-        )
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def simulate_into(
     url: str,
     *,
@@ -317,7 +300,7 @@ def simulate_into(
     """Simulate a scenario's history into a database: the register as the bureau held it on each
     date (so renewals accumulate), every event through ingestion, and the ground truth file."""
     from core.register import import_rows
-    from ingest.pipeline import IngestResult, ingest_messages
+    from liftwatch.history import ingest_events
     from simulators.model import simulate
     from simulators.scenario import load_scenario
 
@@ -330,14 +313,15 @@ def simulate_into(
             conn.commit()
             _say(f"register as of {day}: {report.summary()}")
     sim = simulate(spec, start=start, end=end, seed=seed)
-    totals = IngestResult()
     with connect(url) as conn:
-        for batch in _batches(iter(sim.events()), 20000):
-            totals.add(ingest_messages(conn, batch, source="file", dead_letters=False))
-            conn.commit()
-            _say(
-                f"  {totals.total} events through ingestion ({time.perf_counter() - started:.0f}s)"
-            )
+        totals = ingest_events(
+            conn,
+            sim.events(),
+            dead_letters=False,
+            progress=lambda t: _say(
+                f"  {t.total} events through ingestion ({time.perf_counter() - started:.0f}s)"
+            ),
+        )
     sim.write_ground_truth(truth)
     rejected = ", ".join(f"{k} {v}" for k, v in totals.rejected.items()) or "none"
     _say(f"stored {totals.stored}, duplicates {totals.duplicates}, rejected: {rejected}")

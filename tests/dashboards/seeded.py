@@ -6,16 +6,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import orjson
 import psycopg
 
 from api.tokens import create_token
-from core.register import import_rows
 from ingest.pipeline import Message, ingest_messages
 from scoring.policy import load_policy
 from scoring.run import run
-from simulators.model import simulate
-from simulators.scenario import load_scenario
+from tests.support.seed_cases import load_seed_cases
 
 AS_OF = date(2023, 5, 1)
 DISTRICT = "110108"
@@ -33,19 +30,13 @@ ROLES = {
 
 def build(conn: psycopg.Connection[Any]) -> tuple[int, dict[str, str]]:
     """Load, ingest and score the seed cases; return the run id and a token per role."""
-    scenario = load_scenario("seed-cases")
-    import_rows(conn, scenario.register_rows(date(2023, 4, 30)), source="seed-cases")
-    sim = simulate(scenario, start=date(2018, 1, 1), end=date(2023, 5, 2), seed=1)
-    batch = [
-        Message(None, e.contractor_id, e.unit_id, e.kind, orjson.dumps(e.payload))
-        for e in sim.events()
-    ]
-    batch += [
+    assert not load_seed_cases(conn).rejected
+    bad = [
         Message(f"liftwatch/v1/{CONTRACTOR}/DXYX-99-9/fault", None, None, None, b'{"code": "01"}'),
         Message(f"liftwatch/v1/{CONTRACTOR}/DXYX-02-1/fault", None, None, None, b"not json"),
     ]
-    result = ingest_messages(conn, batch, source="file")
-    assert result.rejected, "the bad messages must become dead letters"
+    result = ingest_messages(conn, bad, source="file")
+    assert sum(result.rejected.values()) == 2, "the bad messages must become dead letters"
     run_id = run(conn, as_of=AS_OF, policy=load_policy(), expected_life_years=18.0)
     tokens = {
         role: create_token(conn, role=role, bound_to=bound)[0] for role, bound in ROLES.items()

@@ -5,18 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import orjson
 import psycopg
 import pytest
 
-from core.register import import_rows
 from core.scope import ADMIN, Scope
-from ingest.pipeline import Message, ingest_messages
 from scoring import queries
 from scoring.policy import load_policy
 from scoring.run import run
-from simulators.model import simulate
-from simulators.scenario import load_scenario
+from tests.support.seed_cases import load_seed_cases
 
 AS_OF = date(2023, 5, 1)
 DXYX = [f"DXYX-0{b}-{n}" for b in (2, 4, 5, 7) for n in (1, 2)]
@@ -26,14 +22,7 @@ FAILED = {"DXYX-02-1", "DXYX-05-1", "DXYX-07-2"}
 @pytest.fixture
 def seed_run(conn: psycopg.Connection[Any]) -> int:
     """The seed-cases scenario loaded through the register importer and ingestion, then scored."""
-    scenario = load_scenario("seed-cases")
-    import_rows(conn, scenario.register_rows(date(2023, 4, 30)), source="seed-cases")
-    sim = simulate(scenario, start=date(2018, 1, 1), end=date(2023, 5, 2), seed=1)
-    batch = [
-        Message(None, e.contractor_id, e.unit_id, e.kind, orjson.dumps(e.payload))
-        for e in sim.events()
-    ]
-    result = ingest_messages(conn, batch, source="file")
+    result = load_seed_cases(conn)
     assert result.stored > 1000
     assert not result.rejected
     return run(conn, as_of=AS_OF, policy=load_policy(), expected_life_years=18.0)
