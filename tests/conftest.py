@@ -14,7 +14,7 @@ import pytest
 from psycopg import sql
 
 from core.settings import get_settings
-from tests.support.servers import Mosquitto, deploy_limits
+from tests.support.servers import Mosquitto
 
 SHARED_BROKER = os.environ.get("LIFTWATCH_TEST_BROKER_URL", "mqtt://127.0.0.1:1883")
 
@@ -111,7 +111,7 @@ def shared_broker_url() -> str:
 def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
     """A Mosquitto broker of this test's own, on a free port, with the limits of
     deploy/mosquitto.conf; stopped afterwards."""
-    broker = Mosquitto(tmp_path / "mosquitto", extra_conf=deploy_limits()).start()
+    broker = Mosquitto(tmp_path / "mosquitto").start()
     yield broker
     broker.stop()
 

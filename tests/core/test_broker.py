@@ -60,3 +60,13 @@ def test_local_broker_starts_once_and_carries_messages(
 def test_configured_broker_url_is_used_as_is(tmp_path: object) -> None:
     settings = Settings(data_dir=tmp_path, broker_url="mqtt://broker.example:1883")  # type: ignore[arg-type]
     assert broker_url(settings) == "mqtt://broker.example:1883"
+
+
+def test_local_broker_has_the_limits_of_the_shipped_config() -> None:
+    from core.broker import MOSQUITTO_CONF
+    from tests.support.servers import deploy_limits
+
+    local = {
+        line for line in MOSQUITTO_CONF.splitlines() if line.startswith(("max_", "persistent"))
+    }
+    assert local == set(deploy_limits().splitlines())

@@ -19,12 +19,6 @@ from ingest.worker import broker_address
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def broker_limits() -> str:
-    """The in-flight and queue limits of deploy/mosquitto.conf, for test brokers."""
-    lines = (ROOT / "deploy" / "mosquitto.conf").read_text().splitlines()
-    return "\n".join(line for line in lines if line.startswith(("max_", "persistent_client")))
-
-
 def publish(url: str, messages: Iterable[tuple[str, bytes]], *, client_id: str = "") -> int:
     """Publish at QoS 1 and wait until the broker acknowledged every message; return the count."""
     host, port = broker_address(url)

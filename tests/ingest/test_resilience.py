@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import tempfile
 import threading
@@ -19,7 +18,6 @@ from core import migrate
 from ingest.stats import scrape
 from tests.ingest.factories import T0, add_register, mqtt, payload
 from tests.ingest.mqtt_support import (
-    broker_limits,
     counts,
     publish,
     start_worker,
@@ -58,10 +56,7 @@ def _publish_in_background(url: str, messages: list[tuple[str, bytes]]) -> threa
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    # Run as root, Mosquitto switches to its own user, which cannot write under pytest's tmp_path.
-    keep_user = "\nuser root" if os.geteuid() == 0 else ""
-    conf = broker_limits() + keep_user
-    server = Mosquitto(tmp_path / "mosquitto", extra_conf=conf, persistence=True).start()
+    server = Mosquitto(tmp_path / "mosquitto", persistence=True).start()
     yield server
     server.stop()
 
@@ -100,7 +95,7 @@ def test_database_restart_mid_stream_is_ridden_out(tmp_path: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="liftwatch-pg-") as pgdir:
         Path(pgdir).chmod(0o755)
         pg = PrivatePostgres(Path(pgdir) / "cluster").start()
-        broker = Mosquitto(tmp_path / "mosquitto", extra_conf=broker_limits()).start()
+        broker = Mosquitto(tmp_path / "mosquitto").start()
         worker = None
         try:
             migrate.upgrade(pg.url)

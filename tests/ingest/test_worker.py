@@ -6,7 +6,6 @@ import random
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -21,17 +20,15 @@ from core.settings import Settings
 from ingest.worker import Worker, broker_address
 from tests.ingest.factories import T0, add_register, payload
 from tests.ingest.factories import mqtt as message
-from tests.ingest.mqtt_support import broker_limits, counts, publish, wait_for
+from tests.ingest.mqtt_support import counts, publish, wait_for
 from tests.support.servers import Mosquitto
 
 END = T0 + timedelta(days=30)
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Any:
-    server = Mosquitto(tmp_path / "mosquitto", extra_conf=broker_limits()).start()
-    yield server
-    server.stop()
+def broker(mosquitto: Mosquitto) -> Mosquitto:
+    return mosquitto
 
 
 def _pending_for(url: str, client_id: str) -> int:

@@ -40,10 +40,11 @@ def deploy_limits() -> str:
 
 @dataclass
 class Mosquitto:
-    """A Mosquitto broker owned by one test, on a free port, optionally persistent."""
+    """A Mosquitto broker owned by one test, on a free port, optionally persistent; by default with
+    the limits of deploy/mosquitto.conf (Mosquitto's own defaults drop queued QoS 1 messages)."""
 
     workdir: Path
-    extra_conf: str = ""
+    extra_conf: str = field(default_factory=deploy_limits)
     persistence: bool = False
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
@@ -62,6 +63,9 @@ class Mosquitto:
                 f"persistence_location {self.workdir}/",
                 "autosave_interval 1",
             ]
+            if _is_root():
+                # As root Mosquitto switches to its own user, which cannot write in a test's tmp dir.
+                lines.append("user root")
         conf.write_text("\n".join(lines) + "\n" + self.extra_conf + "\n")
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         self.proc = subprocess.Popen(
