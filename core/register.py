@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.rows import tuple_row
 
 from core.errors import Invalid, Problem, ProblemList
 from core.register_format import BY_HEADER, COLUMNS, CellError
@@ -409,7 +410,7 @@ def _merge(
     """Merge parsed rows into the register; return (created, updated, changes logged)."""
     if not rows:
         return 0, 0, 0
-    with conn.cursor() as cur:
+    with conn.cursor(row_factory=tuple_row) as cur:
         cur.execute(_STAGE)
         with cur.copy(f"COPY register_stage ({', '.join(KEYS)}) FROM STDIN") as copy:
             for row in rows:
@@ -419,7 +420,7 @@ def _merge(
         cur.execute(_LOG_CHANGES, {"source": source})
         logged = cur.rowcount
         cur.execute(_MERGE_UNITS)
-        outcomes = [_first(r) for r in cur.fetchall()]
+        outcomes = [created for (created,) in cur.fetchall()]
         for statement in _CONTRACTS:
             cur.execute(statement)
         cur.execute(
@@ -428,7 +429,3 @@ def _merge(
         )
     created = sum(1 for o in outcomes if o)
     return created, len(outcomes) - created, logged
-
-
-def _first(row: Any) -> Any:
-    return row["created"] if isinstance(row, Mapping) else row[0]

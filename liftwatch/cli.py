@@ -36,13 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"liftwatch {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"liftwatch.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"liftwatch.commands.{name}":
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(f"liftwatch.commands.{name}").register(sub)
     return parser
 
 

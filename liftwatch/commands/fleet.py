@@ -7,6 +7,7 @@ from pathlib import Path
 
 from core import migrate
 from core.db import connect, database_url
+from core.errors import Invalid
 from core.register import import_file
 
 
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _import(args: argparse.Namespace) -> int:
     if not args.file.exists():
-        raise SystemExit(f"error: {args.file} does not exist")
+        raise Invalid(f"{args.file} does not exist")
     url = database_url()
     migrate.upgrade(url)
     rejects = args.rejects or args.file.with_suffix(".rejects.csv")

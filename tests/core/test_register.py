@@ -176,3 +176,10 @@ def test_cli_reports_every_problem_and_exit_code(
     assert main(["fleet", "import", str(_write_csv(tmp_path / "b.csv", rows))]) == 2
     err = capsys.readouterr().err
     assert "row 2, stops" in err and "row 4, drive_type" in err
+
+
+def test_cli_names_a_missing_file(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["fleet", "import", str(tmp_path / "nowhere.csv")]) == 2
+    assert "nowhere.csv does not exist" in capsys.readouterr().err
