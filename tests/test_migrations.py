@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -74,7 +75,7 @@ def test_concurrent_upgrades_apply_each_migration_once(empty_db_url: str) -> Non
     assert sorted(len(r) for r in results) == [0, 0, 0, len(migrate.migrations())]
 
 
-def test_mode_off_when_timescale_required_but_missing(
+def test_timescale_on_without_the_extension_is_a_clear_error(
     empty_db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from core.errors import ConfigError
@@ -94,7 +95,7 @@ def test_plain_postgres_mode_end_to_end(db_url: str) -> None:
         event = uuid.uuid4()
         when = [
             datetime(1985, 3, 1, tzinfo=UTC),
-            datetime(2023, 4, 12, 1, 30, tzinfo=UTC),
+            datetime(2023, 4, 11, 20, 0, tzinfo=UTC),  # 04:00 on 2023-04-12 in Beijing
             datetime(2023, 4, 12, 3, 0, tzinfo=UTC),
             datetime(2099, 1, 1, tzinfo=UTC),
         ]
@@ -131,8 +132,9 @@ def test_plain_postgres_mode_end_to_end(db_url: str) -> None:
         1,
     )
     assert float(row["downtime_hours"]) == pytest.approx(4.0)
-    # Shanghai day: 2023-04-12T01:30Z and 03:00Z are both on 2023-04-12 local time.
-    assert row["day"].astimezone().date().isoformat() in ("2023-04-12", "2023-04-11")
+    # Days are Beijing days: 2023-04-11T20:00Z and 2023-04-12T03:00Z fall on the same one, which
+    # a UTC day would have split into two rows.
+    assert row["day"] == datetime(2023, 4, 12, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def test_migration_blocks_select_mode() -> None:
