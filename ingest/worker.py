@@ -40,6 +40,7 @@ from core.settings import Settings
 from ingest import metrics
 from ingest.authorize import RegisterCache
 from ingest.decode import Decoded, Message, decode
+from ingest.mqttclient import FastClient
 from ingest.pipeline import IngestResult, limits_from, write_batch
 
 log = logging.getLogger(__name__)
@@ -99,10 +100,10 @@ class Worker:
 
     # -- MQTT side: runs in paho's network thread ---------------------------------------------
 
-    def _make_client(self) -> mqtt.Client:
+    def _make_client(self) -> FastClient:
         s = self.settings
         v5 = s.ingest_protocol == "5"
-        client = mqtt.Client(
+        client = FastClient(
             CallbackAPIVersion.VERSION2,
             client_id=s.ingest_client_id,
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
@@ -242,9 +243,8 @@ class Worker:
 
     def _acknowledge(self, batch: list[Pending]) -> None:
         generation = self.generation
-        for p in batch:
-            if p.qos > 0 and p.generation == generation:
-                self.client.ack(p.mid, p.qos)
+        # Subscriptions are QoS 1, so every message needs its PUBACK, all in one write.
+        self.client.ack_many([p.mid for p in batch if p.qos == 1 and p.generation == generation])
         metrics.ACKED.inc(len(batch))
 
     def _writer(self) -> None:
