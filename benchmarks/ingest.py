@@ -6,10 +6,13 @@ Phases, all on one private Mosquitto (deploy/mosquitto.conf limits) and one fres
   3. liftwatch end to end: the same generator → Mosquitto → `liftwatch ingest` (one worker), from
      the first publish to the last committed row;
   4. the same with two workers on a shared subscription;
-  5. (phases rawdrain, drain) the consumer alone: a backlog queued in the broker beforehand, drained
-     by a plain paho subscriber and by one liftwatch worker.
+  5. (phases rawdrain, drain, drain2) the consumer alone: a backlog queued in the broker beforehand
+     for persistent sessions, drained by a plain paho subscriber, by one liftwatch worker, and by two
+     on a shared subscription; the drains sample the stored count every second, so a backlog of
+     5,000,000 (``--backlog``) is a sustained run of about five minutes.
 The load generator is several publisher processes, each bounding its in-flight QoS 1 messages.
-Prints figures, ratios and the machine. Usage: python benchmarks/ingest.py [--messages N] [--phases ...].
+Prints figures, ratios and the machine. Usage: python benchmarks/ingest.py [--messages N]
+[--backlog N] [--phases ...].
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
@@ -46,6 +50,7 @@ from core import migrate  # noqa: E402
 from ingest.stats import scrape  # noqa: E402
 
 UNITS = 2000
+LOGS = Path(tempfile.gettempdir())  # the workers' logs go to the run's own directory (set in main)
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
@@ -57,13 +62,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_broker(workdir: Path, backlog: int) -> tuple[subprocess.Popen[bytes], int]:
+    """A private Mosquitto with deploy/mosquitto.conf's limits, its queue raised to hold ``backlog``."""
     port = free_port()
-    limits = [
-        line
-        for line in (ROOT / "deploy" / "mosquitto.conf").read_text().splitlines()
-        if line.startswith(("max_", "persistent_client"))
-    ]
+    limits = []
+    for line in (ROOT / "deploy" / "mosquitto.conf").read_text().splitlines():
+        if line.startswith("max_queued_messages "):
+            shipped = int(line.split()[1])
+            if backlog > shipped:
+                print(
+                    f"broker: max_queued_messages raised from {shipped:,} to {backlog:,} for the backlog"
+                )
+                line = f"max_queued_messages {backlog}"
+        if line.startswith(("max_", "persistent_client")):
+            limits.append(line)
     conf = workdir / "mosquitto.conf"
     conf.write_text(
         "\n".join([f"listener {port} 127.0.0.1", "allow_anonymous true", *limits]) + "\n"
@@ -82,8 +94,9 @@ def messages_for(publisher: int, count: int, seed: int) -> list[tuple[str, bytes
         body = {
             "v": 1,
             "event_id": str(uuid.uuid4()),
+            # Distinct per phase and publisher, and in the past whatever the phase and the date.
             "occurred_at": (
-                T0 + timedelta(seconds=seed * 10_000_000 + publisher * 1_000_000 + n)
+                T0 + timedelta(seconds=n - seed * 10_000_000 - publisher * 1_000_000)
             ).isoformat(),
             "online": True,
             "in_service": True,
@@ -241,17 +254,27 @@ def raw_drain(port: int, total: int, procs: int, inflight: int) -> float:
         time.sleep(0.1)
     client.disconnect()
     client.loop_stop()
+    forget_session(port, "bench-raw-drain")
     return expected / (done_at[0] - first_at[0])
 
 
-def worker_env(url: str, port: int, n: int, shared: bool) -> dict[str, str]:
+def forget_session(port: int, client_id: str) -> None:
+    """End a persistent session, so later phases' messages do not queue for it."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    client.connect("127.0.0.1", port, clean_start=True)
+    client.loop_start()
+    client.disconnect()
+    client.loop_stop()
+
+
+def worker_env(url: str, port: int, name: str, shared: bool) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         LIFTWATCH_DATABASE_URL=url,
         LIFTWATCH_BROKER_URL=f"mqtt://127.0.0.1:{port}",
-        LIFTWATCH_INGEST_CLIENT_ID=f"bench-worker-{n}",
+        LIFTWATCH_INGEST_CLIENT_ID=f"bench-{name}",
         LIFTWATCH_INGEST_SESSION_EXPIRY="0",
-        LIFTWATCH_INGEST_METRICS_PORT=str(9464 + 10 + n),
+        LIFTWATCH_INGEST_METRICS_PORT=str(free_port()),
         LIFTWATCH_LOG_LEVEL="WARNING",
     )
     if shared:
@@ -271,7 +294,7 @@ def stored(ports: list[int]) -> float:
 def liftwatch_e2e(
     url: str, port: int, total: int, procs: int, inflight: int, workers: int, seed: int
 ) -> float:
-    env_list = [worker_env(url, port, n, workers > 1) for n in range(workers)]
+    env_list = [worker_env(url, port, f"e2e-{workers}-{n}", workers > 1) for n in range(workers)]
     command = [sys.executable, "-m", "liftwatch.cli", "ingest"]
     procs_w = []
     for env in env_list:
@@ -307,43 +330,104 @@ def liftwatch_e2e(
 
 
 def liftwatch_drain(
-    url: str, port: int, total: int, procs: int, inflight: int, profile: Path | None
-) -> float:
-    """The consumer alone: a backlog queued in the broker for the worker's session, then drained."""
-    env = worker_env(url, port, 9, shared=False)
-    env["LIFTWATCH_INGEST_SESSION_EXPIRY"] = "3600"
+    url: str,
+    port: int,
+    total: int,
+    procs: int,
+    inflight: int,
+    workers: int,
+    profile: Path | None,
+) -> Drain:
+    """The consumer alone: a backlog queued in the broker for the workers' sessions, then drained.
+
+    With two workers the sessions share a subscription, so the broker splits the backlog between
+    them. The stored count is sampled every second to show whether the rate holds.
+    """
+    envs = [worker_env(url, port, f"drain-{workers}-{n}", workers > 1) for n in range(workers)]
+    for env in envs:
+        env["LIFTWATCH_INGEST_SESSION_EXPIRY"] = "7200"
+    ports = [int(env["LIFTWATCH_INGEST_METRICS_PORT"]) for env in envs]
     command = [sys.executable, "-m", "liftwatch.cli", "ingest"]
-    first = subprocess.Popen(
-        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    metrics_port = int(env["LIFTWATCH_INGEST_METRICS_PORT"])
-    while not _metrics_up(metrics_port):
+
+    def start_workers() -> list[subprocess.Popen[bytes]]:
+        return [
+            subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+            for env in envs
+        ]
+
+    log = (LOGS / f"drain-{workers}.log").open("ab")
+
+    # Create the sessions and their subscriptions, then leave: the backlog queues for them.
+    first = start_workers()
+    while not all(_metrics_up(p) for p in ports):
         time.sleep(0.2)
     time.sleep(1.0)
-    first.terminate()
-    first.wait(timeout=60)
-    _, pubs = run_publishers(port, total, procs, inflight, seed=4)
+    for w in first:
+        w.terminate()
+        w.wait(timeout=60)
+    queued_at = time.perf_counter()
+    _, pubs = run_publishers(port, total, procs, inflight, seed=4 + workers)
     for p in pubs:
         p.join()
-    worker = subprocess.Popen(
-        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    print(f"  backlog of {total:,} queued in {time.perf_counter() - queued_at:.0f} s", flush=True)
+    running = start_workers()
     spy = None
     if profile is not None:
-        spy = subprocess.Popen(["py-spy", "record", "--pid", str(worker.pid), "-o", str(profile), "-f", "raw", "--threads",
-                                "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        spy = subprocess.Popen(["py-spy", "record", "--pid", str(running[0].pid), "-o", str(profile), "-f", "raw",
+                                "--threads", "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     expected = (total // procs) * procs
-    start = None
-    while (done := stored([metrics_port])) < expected:
-        if start is None and done > 0:
-            start = time.perf_counter()
-        time.sleep(0.5 if start else 0.05)
-    elapsed = time.perf_counter() - (start or time.perf_counter())
-    worker.terminate()
-    worker.wait(timeout=120)
+    samples: list[tuple[float, float]] = []
+    last_change = time.perf_counter()
+    while True:
+        done = stored(ports)
+        now = time.perf_counter()
+        if samples and done != samples[-1][1]:
+            last_change = now
+        if done > 0 or samples:
+            samples.append((now, done))
+        if done >= expected:
+            break
+        if now - last_change > 60:
+            print(
+                f"  stalled at {done:,.0f} stored of {expected:,}; the workers' log:",
+                file=sys.stderr,
+            )
+            log.flush()
+            print((LOGS / f"drain-{workers}.log").read_text()[-4000:], file=sys.stderr)
+            break
+        time.sleep(1.0 if samples else 0.05)
+    for w in running:
+        w.terminate()
+        w.wait(timeout=120)
     if spy is not None:
         spy.wait(timeout=120)
-    return expected / elapsed
+    for env in envs:
+        forget_session(port, env["LIFTWATCH_INGEST_CLIENT_ID"])
+    log.close()
+    return Drain.of(samples)
+
+
+@dataclass
+class Drain:
+    """A drain's overall rate and how steady it was, from (time, stored) samples a second apart."""
+
+    rate: float
+    seconds: float
+    stored: float
+    slowest_10s: float
+    median_10s: float
+
+    @classmethod
+    def of(cls, samples: list[tuple[float, float]]) -> Drain:
+        if len(samples) < 2:
+            return cls(0.0, 0.0, samples[-1][1] if samples else 0.0, 0.0, 0.0)
+        (t0, n0), (t1, n1) = samples[0], samples[-1]
+        windows = sorted(
+            (samples[i + 10][1] - samples[i][1]) / (samples[i + 10][0] - samples[i][0])
+            for i in range(0, len(samples) - 10, 10)
+        ) or [(n1 - n0) / (t1 - t0)]
+        seconds = t1 - t0
+        return cls((n1 - n0) / seconds, seconds, n1, windows[0], windows[len(windows) // 2])
 
 
 def _metrics_up(port: int) -> bool:
@@ -363,7 +447,7 @@ def machine() -> str:
             f"paho-mqtt {version('paho-mqtt')}; psycopg {psycopg.__version__}; {mosq.splitlines()[0]}")  # fmt: skip
 
 
-PHASES = ("copy", "broker", "one", "two", "rawdrain", "drain")
+PHASES = ("copy", "broker", "one", "two", "rawdrain", "drain", "drain2")
 
 
 def setup_register(url: str) -> None:
@@ -405,7 +489,13 @@ def main() -> int:
         help=f"comma-separated phases to run, of {','.join(PHASES)} (default copy,broker,one,two)",
     )
     parser.add_argument(
-        "--profile", type=Path, help="record the draining worker with py-spy (collapsed stacks)"
+        "--backlog",
+        type=int,
+        help="messages queued for the drain and drain2 phases (default --messages; 5,000,000 "
+        "makes a drain of about five minutes)",
+    )
+    parser.add_argument(
+        "--profile", type=Path, help="record the (first) draining worker with py-spy (raw stacks)"
     )
     args = parser.parse_args()
     phases = args.phases.split(",")
@@ -419,8 +509,11 @@ def main() -> int:
         server = conn.execute("SHOW server_version").fetchone()
     url = psycopg.conninfo.make_conninfo(args.database, dbname=name)
     workdir = Path(tempfile.mkdtemp(prefix="lw-bench-"))
-    broker, port = start_broker(workdir)
+    global LOGS
+    LOGS = workdir
     n, procs, inflight = args.messages, args.publishers, args.inflight
+    backlog = args.backlog or n
+    broker, port = start_broker(workdir, backlog)
     rates: dict[str, float] = {}
     try:
         migrate.upgrade(url)
@@ -429,7 +522,9 @@ def main() -> int:
         print(
             f"load: {n} status messages per phase, {procs} publisher processes, {inflight} in flight each, QoS 1"
         )
-        for phase, seed in zip(PHASES, range(1, 7), strict=True):
+        if any(p.startswith("drain") for p in phases):
+            print(f"backlog for the liftwatch drain phases: {backlog:,} messages")
+        for phase, seed in zip(PHASES, range(1, 8), strict=True):
             if phase not in phases:
                 continue
             if phase == "copy":
@@ -450,9 +545,13 @@ def main() -> int:
                     f"raw drain of a queued backlog (paho subscriber): {rates[phase]:6,.0f} msg/s"
                 )
             else:
-                rates[phase] = liftwatch_drain(url, port, n, procs, inflight, args.profile)
+                workers = 1 if phase == "drain" else 2
+                drain = liftwatch_drain(url, port, backlog, procs, inflight, workers, args.profile)
+                rates[phase] = drain.rate
                 print(
-                    f"liftwatch draining a queued backlog, 1 worker: {rates[phase]:7,.0f} events/s"
+                    f"liftwatch draining a queued backlog, {workers} worker(s): {drain.rate:6,.0f} events/s "
+                    f"for {drain.seconds:.0f} s ({drain.stored:,.0f} stored; 10-s windows: slowest "
+                    f"{drain.slowest_10s:,.0f}/s, median {drain.median_10s:,.0f}/s)"
                 )
         raw = [rates[k] for k in ("copy", "broker") if k in rates]
         if raw:
@@ -462,18 +561,21 @@ def main() -> int:
                     print(
                         f"ratio {k} worker(s) / slower raw path ({slower:,.0f}/s): {rates[k] / slower:.0%}"
                     )
-        if "drain" in rates and "rawdrain" in rates and "copy" in rates:
+        if "rawdrain" in rates and "copy" in rates:
             slower = min(rates["rawdrain"], rates["copy"])
-            print(
-                f"ratio drain / slower raw drain path ({slower:,.0f}/s): {rates['drain'] / slower:.0%}"
-            )
+            for k in ("drain", "drain2"):
+                if k in rates:
+                    print(
+                        f"ratio {k} / slower raw drain path ({slower:,.0f}/s): {rates[k] / slower:.0%}"
+                    )
         with psycopg.connect(url) as conn:
             row = conn.execute(
                 "SELECT count(*), count(DISTINCT event_id) FROM status_sample"
             ).fetchone()
             dead = conn.execute("SELECT count(*) FROM dead_letter").fetchone()
-        liftwatch_phases = sum(p in phases for p in ("one", "two", "drain"))
-        expected = liftwatch_phases * (n // procs) * procs
+        e2e_phases = sum(p in phases for p in ("one", "two"))
+        drain_phases = sum(p in phases for p in ("drain", "drain2"))
+        expected = e2e_phases * (n // procs) * procs + drain_phases * (backlog // procs) * procs
         print(f"stored rows {row[0] if row else 0} (distinct {row[1] if row else 0}), expected {expected}; "
               f"dead letters {dead[0] if dead else 0}")  # fmt: skip
     finally:
