@@ -8,7 +8,8 @@ thread, and a third of that in work a consumer like ours does not need:
   ``on_message`` only, so the matcher is replaced by one that matches nothing.
 - **one packet per ``select``, several ``recv`` calls per packet.** paho reads the fixed header a
   byte at a time and handles a single QoS 1 PUBLISH per pass of its loop (~10%). Reads here go
-  through a 64 KiB buffer, and a pass of the loop handles every complete packet already buffered.
+  through a 64 KiB buffer in the socket, which reports buffered bytes through ``pending()`` as a TLS
+  socket does, and a pass of the loop handles the complete packets already buffered.
 - **one write per acknowledgement.** ``Client.ack`` queues a 4-byte PUBACK and wakes the network
   thread through its socket pair, per message (~10%). ``ack_many`` queues the PUBACKs of a whole
   committed batch as one write.
@@ -21,6 +22,7 @@ range in ``pyproject.toml`` keeps to the paho releases they were written against
 
 from __future__ import annotations
 
+import socket
 import struct
 from collections.abc import Iterable
 from typing import Any
@@ -32,7 +34,12 @@ _READ_SIZE = 65536
 _PUBACK = struct.Struct("!BBH")  # PUBACK, remaining length 2, packet id (MQTT 3.1.1 and 5)
 _PUBACK_COMMAND = 0x40
 _PACKETS_PER_PASS = 1000  # then back to paho's loop, so acknowledgements and pings go out
-_HOOKS = ("_sock_recv", "_sock_close", "_packet_queue", "_on_message_filtered")
+_HOOKS = ("_create_socket", "_packet_queue", "_on_message_filtered")
+
+
+def _pending(sock: Any) -> int:
+    pending = getattr(sock, "pending", None)
+    return pending() if pending is not None else 0
 
 
 class _NoFilters(MQTTMatcher):
@@ -45,13 +52,40 @@ class _NoFilters(MQTTMatcher):
         return ()
 
 
+class _BufferedSocket(socket.socket):
+    """A connected TCP socket that reads 64 KiB at a time and serves paho's small reads from that.
+
+    ``pending()`` (as on ``ssl.SSLSocket``) tells paho's loop that buffered bytes wait, so it reads
+    them without waiting for the socket to become readable again.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        timeout = sock.gettimeout()
+        super().__init__(sock.family, sock.type, sock.proto, fileno=sock.detach())
+        self.settimeout(timeout)
+        self._rbuf = b""
+        self._rpos = 0
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        if self._rpos >= len(self._rbuf):
+            data = super().recv(max(bufsize, _READ_SIZE), flags)  # BlockingIOError when none
+            if len(data) <= bufsize:
+                self._rbuf, self._rpos = b"", 0
+                return data  # including b"" (the peer closed)
+            self._rbuf, self._rpos = data, 0
+        start = self._rpos
+        self._rpos = min(start + bufsize, len(self._rbuf))
+        return self._rbuf[start : self._rpos]
+
+    def pending(self) -> int:
+        return len(self._rbuf) - self._rpos
+
+
 class FastClient(mqtt.Client):
     """``paho.mqtt.client.Client`` with buffered reads, no filter matching and batched PUBACKs."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._rbuf = b""
-        self._rpos = 0
         self.fast_path = all(hasattr(self, name) for name in _HOOKS) and isinstance(
             self._on_message_filtered, MQTTMatcher
         )
@@ -60,33 +94,25 @@ class FastClient(mqtt.Client):
 
     # -- reads ----------------------------------------------------------------------------------
 
-    def _sock_recv(self, bufsize: int) -> bytes:
-        if not self.fast_path:
-            return super()._sock_recv(bufsize)
-        if self._rpos >= len(self._rbuf):
-            data = super()._sock_recv(max(bufsize, _READ_SIZE))  # BlockingIOError when empty
-            if len(data) <= bufsize:
-                self._rbuf, self._rpos = b"", 0
-                return data  # including b"" (the peer closed)
-            self._rbuf, self._rpos = data, 0
-        start = self._rpos
-        end = min(start + bufsize, len(self._rbuf))
-        self._rpos = end
-        return self._rbuf[start:end]
+    def _create_socket(self) -> Any:
+        sock = super()._create_socket()
+        if self.fast_path and type(sock) is socket.socket:  # not TLS, not WebSockets
+            return _BufferedSocket(sock)
+        return sock
 
     def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
-        """Handle every complete packet already read, not just the first (then back to select)."""
+        """Handle the complete packets already read, not just the first, before the next select.
+
+        Bounded, so acknowledgements and pings still go out under a continuous stream; what stays
+        buffered is reported by ``pending()`` and read on the loop's next pass without waiting.
+        """
         rc = super().loop_read(max_packets)
         for _ in range(_PACKETS_PER_PASS):
-            if rc != mqtt.MQTT_ERR_SUCCESS or self._rpos >= len(self._rbuf) or not self._sock:
+            sock = self._sock
+            if rc != mqtt.MQTT_ERR_SUCCESS or sock is None or not _pending(sock):
                 break
             rc = super().loop_read(max_packets)
         return rc
-
-    def _sock_close(self) -> None:
-        # Bytes buffered from a connection never belong to the next one.
-        self._rbuf, self._rpos = b"", 0
-        super()._sock_close()
 
     # -- acknowledgements ------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ def _session(port: int, got: list[mqtt.MQTTMessage], lock: threading.Lock) -> Fa
     client.on_message = on_message
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 600
-    props.ReceiveMaximum = 5000
+    props.ReceiveMaximum = 10000
     client.connect("127.0.0.1", port, clean_start=False, properties=props)
     return client
 
@@ -112,3 +112,31 @@ def test_per_topic_callbacks_are_refused() -> None:
     client = FastClient(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     with pytest.raises(NotImplementedError, match="on_message only"):
         client.message_callback_add("a/#", lambda *_: None)
+
+
+def test_buffered_packets_are_handled_without_waiting_for_more_data(
+    mosquitto: Mosquitto, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With a tiny bound per pass, most reads leave complete packets in the buffer after the last
+    # byte has arrived; they must be handled at once, not when the socket next becomes readable.
+    monkeypatch.setattr("ingest.mqttclient._PACKETS_PER_PASS", 2)
+    got: list[mqtt.MQTTMessage] = []
+    lock = threading.Lock()
+    client = _session(mosquitto.port, got, lock)
+    client.subscribe("tail/#", qos=1)
+    client.loop_start()
+    time.sleep(0.3)
+    client.disconnect()
+    client.loop_stop()
+    messages = [(f"tail/{n}", b"x") for n in range(3000)]
+    _publish(mosquitto.port, messages)  # queued for the session while it is away
+
+    got.clear()
+    client = _session(mosquitto.port, got, lock)
+    client.loop_start()
+    try:
+        _wait_for(lambda: len(got) >= len(messages), timeout=5)  # keepalive is 60 s
+        client.ack_many([m.mid for m in got])
+    finally:
+        client.disconnect()
+        client.loop_stop()
