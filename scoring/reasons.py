@@ -362,3 +362,21 @@ def explain_unit(
     if rule is not None:
         out.append(_entry("flag_rule", rule.qualified_name, None, None, rule.zh, rule.en))
     return out
+
+
+# Factors an explanation shows on lines of their own, never among a list's first reasons.
+_NOT_SUMMARIZED = ("consequence", "flag_rule", "model")
+SUMMARY_FACTORS = 3
+
+
+def summary(factors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first reasons a list shows next to a unit: the sentences of its first factors.
+
+    Stored with each score (``unit_score.reasons``); the SQL function ``score_reasons`` of
+    migration 0007 computes the same for rows written without it.
+    """
+    shown = [f for f in factors if f.get("factor") not in _NOT_SUMMARIZED]
+    return [
+        {"factor": f.get("factor"), "zh": f.get("zh"), "en": f.get("en")}
+        for f in shown[:SUMMARY_FACTORS]
+    ]

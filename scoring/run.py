@@ -23,7 +23,7 @@ from scoring.flags import assign_flags, rule_name
 from scoring.health import HealthScores, health_scores
 from scoring.model import design_matrix
 from scoring.policy import FlagRule, Policy
-from scoring.reasons import as_lists, explain_unit
+from scoring.reasons import as_lists, explain_unit, summary
 from scoring.shrinkage import ShrunkRates, cohort_labels, shrink
 
 Progress = Callable[[str], None]
@@ -177,11 +177,20 @@ def write_run(
         assert row is not None
         run_id = int(row[0])
         model_p = scored.model_probability
+        # Each score carries its unit's place (district, street office, contractor), which
+        # triggers keep equal to the register's (migration 0007). Reading the places under a share
+        # lock makes any register change wait for this run's commit, so its triggers see the run.
+        cur.execute("LOCK TABLE street_office, community, building, unit IN SHARE MODE")
+        cur.execute("SELECT unit_id, district_id, street_office_id, contractor_id FROM unit_place")
+        places = {row[0]: row[1:] for row in cur}
+        nowhere = (None, None, None)
         with cur.copy(
             "COPY unit_score (run_id, unit_id, rank, health, pof, cof, risk, model_probability,"
-            " flag, flag_rule, factors) FROM STDIN"
+            " flag, flag_rule, factors, reasons, district_id, street_office_id, contractor_id)"
+            " FROM STDIN"
         ) as copy:
             for i, unit_id in enumerate(scored.features.unit_ids):
+                factors = factors_of(scored, i)
                 copy.write_row(
                     (
                         run_id,
@@ -194,7 +203,9 @@ def write_run(
                         None if model_p is None else float(model_p[i]),
                         scored.flag[i],
                         rule_name(scored.rules[i]),
-                        orjson.dumps(factors_of(scored, i)).decode(),
+                        orjson.dumps(factors).decode(),
+                        orjson.dumps(summary(factors)).decode(),
+                        *places.get(unit_id, nowhere),
                     )
                 )
         scored.timings["write_run"] = time.perf_counter() - started

@@ -137,6 +137,65 @@ def test_plain_postgres_mode_end_to_end(db_url: str) -> None:
     assert row["day"] == datetime(2023, 4, 12, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
+def test_score_place_migration_fills_the_scores_already_stored(
+    empty_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0007 gives every stored score its unit's place and first reasons."""
+    every = migrate.migrations()
+    monkeypatch.setattr(migrate, "migrations", lambda: [m for m in every if m.version < 7])
+    migrate.upgrade(empty_db_url)
+    factors = [
+        {"factor": "consequence", "zh": "后果", "en": "consequence"},
+        {"factor": "age", "zh": "老", "en": "old"},
+        {"factor": "fault_rate", "zh": "多", "en": "faults"},
+        {"factor": "flag_rule", "zh": "规则", "en": "rule"},
+        {"factor": "downtime", "zh": "停", "en": "down"},
+        {"factor": "data_freshness", "zh": "新", "en": "fresh"},
+    ]
+    with connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO district VALUES ('D1', '区'); INSERT INTO street_office VALUES ('S1', 'D1', '街');"
+            " INSERT INTO community VALUES ('C1', 'S1', '社'); INSERT INTO contractor VALUES ('K1', '维');"
+            " INSERT INTO building (building_id, community_id, name, floors, households)"
+            " VALUES ('B1', 'C1', '楼', 6, 24);"
+            " INSERT INTO unit (unit_id, registration_code, building_id, manufacturer, installed_on,"
+            " contractor_id) VALUES ('U1', 'R1', 'B1', 'M', '2000-01-01', 'K1');"
+            " INSERT INTO score_run (as_of, policy_version, policy_hash) VALUES ('2023-05-01', 'p', 'h')"
+        )
+        for rank, unit_id in enumerate(("U1", "GONE"), 1):  # and a unit no longer registered
+            conn.execute(
+                "INSERT INTO unit_score (run_id, unit_id, rank, health, pof, cof, risk, flag,"
+                " flag_rule, factors) VALUES (1, %s, %s, 5, 0.1, 1, 0.1, 'ok', 'r', %s)",
+                (unit_id, rank, psycopg.types.json.Jsonb(factors)),
+            )
+    monkeypatch.setattr(migrate, "migrations", lambda: every)
+    assert [m.version for m in migrate.upgrade(empty_db_url)] == [7]
+    with connect(empty_db_url) as conn:
+        rows = conn.execute(
+            "SELECT unit_id, district_id, street_office_id, contractor_id, reasons"
+            " FROM unit_score ORDER BY unit_id"
+        ).fetchall()
+    reasons = [
+        {"factor": f["factor"], "zh": f["zh"], "en": f["en"]} for f in factors[1:3] + factors[4:5]
+    ]
+    assert rows == [
+        {
+            "unit_id": "GONE",
+            "district_id": None,
+            "street_office_id": None,
+            "contractor_id": None,
+            "reasons": reasons,
+        },
+        {
+            "unit_id": "U1",
+            "district_id": "D1",
+            "street_office_id": "S1",
+            "contractor_id": "K1",
+            "reasons": reasons,
+        },
+    ]
+
+
 def test_migration_blocks_select_mode() -> None:
     m = migrate.Migration(
         9, "x", "A;\n-- @if timescale\nB;\n-- @endif\n-- @if postgres\nC;\n-- @endif\n"
