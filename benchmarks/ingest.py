@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
@@ -51,6 +52,7 @@ from core import migrate  # noqa: E402
 from ingest.stats import scrape  # noqa: E402
 
 UNITS = 2000
+CHUNK = 50  # PUBLISH packets the generator writes at a time
 SAMPLE_EVERY = 0.5  # seconds between samples of the stored count
 LOGS = Path(tempfile.gettempdir())  # the workers' logs go to the run's own directory (set in main)
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -86,9 +88,8 @@ def start_broker(workdir: Path, backlog: int) -> tuple[subprocess.Popen[bytes], 
     return proc, port
 
 
-def messages_for(publisher: int, count: int, seed: int) -> list[tuple[str, bytes]]:
+def messages_for(publisher: int, count: int, seed: int) -> Iterator[tuple[str, bytes]]:
     """Status messages (~250 bytes) spread over the units, each with its own event_id."""
-    out = []
     for n in range(count):
         unit = f"U{(publisher * 7919 + n) % UNITS:05d}"
         body = {
@@ -104,8 +105,7 @@ def messages_for(publisher: int, count: int, seed: int) -> list[tuple[str, bytes
             "door_cycles": 200000 + n,
             "running_hours": 1234.5,
         }
-        out.append((f"liftwatch/v1/C1/{unit}/status", orjson.dumps(body)))
-    return out
+        yield f"liftwatch/v1/C1/{unit}/status", orjson.dumps(body)
 
 
 def _varint(n: int) -> bytes:
@@ -121,16 +121,26 @@ def _packet(kind: int, body: bytes) -> bytes:
     return bytes([kind]) + _varint(len(body)) + body
 
 
-def _publish_packets(messages: list[tuple[str, bytes]]) -> tuple[list[bytes], list[int]]:
-    """MQTT 5 QoS 1 PUBLISH packets, packet ids 1..65535 in turn, encoded before the clock starts."""
-    packets, mids = [], []
+def _publish_chunks(messages: Iterator[tuple[str, bytes]]) -> list[tuple[int, int, bytes]]:
+    """MQTT 5 QoS 1 PUBLISH packets, encoded before the clock starts and joined in chunks of
+    ``CHUNK`` (compact: millions of messages fit in memory); packet ids run 1..65535 in turn.
+    Each chunk is (first packet id, packets, bytes)."""
+    chunks: list[tuple[int, int, bytes]] = []
+    parts: list[bytes] = []
+    first = 1
     for n, (topic, payload) in enumerate(messages):
         mid = n % 65535 + 1
+        if not parts:
+            first = mid
         t = topic.encode()
         body = len(t).to_bytes(2, "big") + t + mid.to_bytes(2, "big") + b"\x00" + payload
-        packets.append(_packet(0x32, body))
-        mids.append(mid)
-    return packets, mids
+        parts.append(_packet(0x32, body))
+        if len(parts) == CHUNK:
+            chunks.append((first, len(parts), b"".join(parts)))
+            parts = []
+    if parts:
+        chunks.append((first, len(parts), b"".join(parts)))
+    return chunks
 
 
 def publisher(
@@ -143,7 +153,7 @@ def publisher(
     second here and was the bottleneck). At most ``inflight`` messages are unacknowledged at a time,
     a packet id is reused only once its PUBACK came back, and every PUBACK's reason code is checked.
     """
-    packets, mids = _publish_packets(messages_for(publisher_id, count, seed))
+    chunks = _publish_chunks(messages_for(publisher_id, count, seed))
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     client_id = f"bench-pub-{os.getpid()}".encode()
@@ -157,22 +167,25 @@ def publisher(
     go.wait()
     outstanding = bytearray(65536)
     in_flight = 0
-    sent = 0
+    sent = 0  # chunks
     pending = b""
-    while sent < count or in_flight:
-        chunk: list[bytes] = []
-        while sent < count and in_flight < inflight and len(chunk) < 100:
-            mid = mids[sent]
-            if outstanding[mid]:
-                break
-            outstanding[mid] = 1
-            chunk.append(packets[sent])
-            in_flight += 1
+
+    def free(chunk: tuple[int, int, bytes]) -> bool:
+        first, n, _ = chunk
+        return in_flight + n <= inflight and not any(
+            outstanding[(first - 1 + k) % 65535 + 1] for k in range(n)
+        )
+
+    while sent < len(chunks) or in_flight:
+        while sent < len(chunks) and free(chunks[sent]):
+            first, n, data = chunks[sent]
+            for k in range(n):
+                outstanding[(first - 1 + k) % 65535 + 1] = 1
+            in_flight += n
             sent += 1
-        if chunk:
-            sock.sendall(b"".join(chunk))
+            sock.sendall(data)
         # Read acknowledgements: wait for them only when nothing more may be sent.
-        can_send = sent < count and in_flight < inflight and not outstanding[mids[sent]]
+        can_send = sent < len(chunks) and free(chunks[sent])
         readable, _, _ = select.select([sock], [], [], 0 if can_send else 30)
         if not readable:
             if can_send:
@@ -568,6 +581,10 @@ def main() -> int:
         "--profile", type=Path, help="record the (first) draining worker with py-spy (raw stacks)"
     )
     args = parser.parse_args()
+    if args.inflight < CHUNK:
+        parser.error(
+            f"--inflight must be at least {CHUNK} (the generator writes {CHUNK} at a time)"
+        )
     phases = args.phases.split(",")
     unknown = set(phases) - set(PHASES)
     if unknown:
