@@ -7,6 +7,7 @@ scope is never read: it looks exactly like a unit that does not exist (None or a
 from __future__ import annotations
 
 import base64
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -14,13 +15,13 @@ from typing import Any
 import orjson
 import psycopg
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from core.errors import Invalid
 from core.scope import Scope
 
 SORTS = {"risk": "risk", "health": "health", "pof": "pof", "cof": "cof"}
 FLAGS = ("stopped", "replace_or_overhaul", "safety_assessment", "watch", "ok")
-_SUMMARY_FACTORS = 3
 
 
 @dataclass(frozen=True)
@@ -71,17 +72,187 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[float, int]:
         raise Invalid("cursor is not one this ranking returned (or the sort changed)") from None
 
 
-def _summary(factors: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """The first factors' sentences: what a list view shows next to a unit."""
-    shown = [f for f in factors if f["factor"] not in ("consequence", "flag_rule", "model")]
-    return [{"factor": f["factor"], "zh": f["zh"], "en": f["en"]} for f in shown[:_SUMMARY_FACTORS]]
-
-
-_ITEM_COLUMNS = sql.SQL(
-    "s.unit_id, u.registration_code, p.building_id, b.name AS building_name, p.community_id,"
-    " p.street_office_id, p.district_id, p.contractor_id, s.rank, s.health, s.pof, s.cof, s.risk,"
-    " s.model_probability, s.flag, s.flag_rule, s.factors"
+# What a ranking returns of its run, and of each unit in it: field name and SQL. The items' place
+# is the register's (unit_place), their reasons the ones stored with each score.
+_RUN_FIELDS = tuple(
+    (name, sql.Identifier("r", name))
+    for name in (
+        "run_id",
+        "as_of",
+        "created_at",
+        "policy_version",
+        "policy_hash",
+        "model_version",
+        "unit_count",
+        "timings",
+        "note",
+    )
 )
+_ITEM_FIELDS = tuple(
+    (name, sql.SQL(expr))
+    for name, expr in (
+        ("unit_id", "s.unit_id"),
+        ("registration_code", "p.registration_code"),
+        ("building_id", "p.building_id"),
+        ("building_name", "p.building_name"),
+        ("community_id", "p.community_id"),
+        ("street_office_id", "p.street_office_id"),
+        ("district_id", "p.district_id"),
+        ("contractor_id", "p.contractor_id"),
+        ("rank", "s.rank"),
+        ("health", "s.health"),
+        ("pof", "s.pof"),
+        ("cof", "s.cof"),
+        ("risk", "s.risk"),
+        ("model_probability", "s.model_probability"),
+        ("flag", "s.flag"),
+        ("flag_rule", "s.flag_rule"),
+        ("reasons", "s.reasons"),
+    )
+)
+_ITEM_COLUMNS = sql.SQL(", ").join(
+    sql.SQL("{} AS {}").format(expr, sql.Identifier(name)) for name, expr in _ITEM_FIELDS
+)
+# unit_place's joins with the names a list shows: the view plus unit and building again would
+# look each unit's row up twice.
+_LISTED_PLACE = sql.SQL(
+    "(SELECT u.unit_id, u.registration_code, u.building_id, b.name AS building_name,"
+    " b.community_id, c.street_office_id, o.district_id, u.contractor_id"
+    " FROM unit u JOIN building b USING (building_id) JOIN community c USING (community_id)"
+    " JOIN street_office o USING (street_office_id))"
+)
+# Places each score also stores (migration 0007): a condition on one of them is also put on the
+# score's own column, which has an index in rank order within a run.
+_STORED_PLACES = ("district_id", "street_office_id", "contractor_id")
+
+
+def _json_object(fields: tuple[tuple[str, sql.Composable], ...]) -> sql.Composable:
+    """``json_build_object`` of the fields, as text (PostgreSQL writes the JSON)."""
+    pairs = sql.SQL(", ").join(
+        sql.SQL("{}, {}").format(sql.Literal(name), expr) for name, expr in fields
+    )
+    return sql.SQL("json_build_object({})::text").format(pairs)
+
+
+# A ranking's select lists: as columns (for Python callers), or as the API's JSON.
+_SELECT = {
+    False: (sql.SQL(", ").join(expr for _, expr in _RUN_FIELDS), _ITEM_COLUMNS),
+    True: (_json_object(_RUN_FIELDS), sql.SQL("{} AS item").format(_json_object(_ITEM_FIELDS))),
+}
+_CHOICES = {
+    "id": sql.SQL("WHERE run_id = %(run_id)s"),
+    "as_of": sql.SQL("WHERE as_of <= %(as_of)s ORDER BY as_of DESC, run_id DESC"),
+    "latest": sql.SQL("ORDER BY run_id DESC"),
+}
+
+
+@functools.lru_cache(maxsize=1024)
+def _ranking_sql(
+    *,
+    as_json: bool,
+    scope: Scope,
+    choice: str,
+    places: tuple[str, ...],
+    flag: bool,
+    sort: str,
+    after: bool,
+) -> bytes:
+    """The text of the ranking statement of one shape (composed once per shape and scope).
+
+    It chooses the run (by id, as of a date, or the latest) and reads a page of it: a row per
+    item (one row of NULL items when none matches), each with the run's columns, the run's id, the
+    item's columns, and its rank and sort value for the next cursor. The scope and every filter
+    are conditions of the statement.
+    """
+    run_columns, item_columns = _SELECT[as_json]
+    where: list[sql.Composable] = [
+        sql.SQL("s.run_id = r.chosen_run"),
+        scope.condition("p"),
+        scope.condition("s"),
+    ]
+    for column in places:
+        for alias in ("p", "s") if column in _STORED_PLACES else ("p",):
+            where.append(
+                sql.SQL("{} = {}").format(sql.Identifier(alias, column), sql.Placeholder(column))
+            )
+    if flag:
+        where.append(sql.SQL("s.flag = %(flag)s"))
+    key: sql.Composable
+    order: sql.Composable
+    if sort == "risk":
+        key = order = sql.SQL("s.rank")
+        if after:
+            where.append(sql.SQL("s.rank > %(after_rank)s"))
+    else:
+        key = sql.Identifier("s", SORTS[sort])
+        order = sql.SQL("{} DESC, s.rank").format(key)
+        if after:
+            where.append(
+                sql.SQL(
+                    "({col} < %(after_value)s OR ({col} = %(after_value)s AND s.rank > %(after_rank)s))"
+                ).format(col=key)
+            )
+    query = sql.SQL(
+        "SELECT r.*, i.* FROM (SELECT {run_cols}, r.run_id AS chosen_run"
+        " FROM score_run r {choice} LIMIT 1) r"
+        " LEFT JOIN LATERAL (SELECT {cols}, s.rank AS cursor_rank, {key} AS cursor_value"
+        " FROM unit_score s JOIN {place} p USING (unit_id)"
+        " WHERE {where} ORDER BY {order} LIMIT %(limit)s) i ON TRUE"
+    ).format(
+        run_cols=run_columns,
+        choice=_CHOICES[choice],
+        cols=item_columns,
+        key=key,
+        place=_LISTED_PLACE,
+        where=sql.SQL(" AND ").join(where),
+        order=order,
+    )
+    return query.as_string().encode()
+
+
+def _ranking_rows(
+    conn: psycopg.Connection[Any],
+    *,
+    as_json: bool,
+    scope: Scope,
+    run_id: int | None,
+    as_of: date | None,
+    places: dict[str, str | None],
+    flag: str | None,
+    sort: str,
+    limit: int,
+    cursor: str | None,
+) -> list[tuple[Any, ...]]:
+    """The rows of one ranking page (see ``_ranking_sql``), limit + 1 of them when more follow."""
+    if sort not in SORTS:
+        raise Invalid(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
+    if flag is not None and flag not in FLAGS:
+        raise Invalid(f"flag must be one of {', '.join(FLAGS)}, got {flag!r}")
+    if not 1 <= limit <= 1000:
+        raise Invalid(f"limit must be between 1 and 1000, got {limit}")
+    params: dict[str, Any] = {k: v for k, v in places.items() if v is not None}
+    params.update(limit=limit + 1, run_id=run_id, as_of=as_of, flag=flag)
+    if cursor is not None:
+        params["after_value"], params["after_rank"] = _decode_cursor(cursor, sort)
+    query = _ranking_sql(
+        as_json=as_json,
+        scope=scope,
+        choice="id" if run_id is not None else "as_of" if as_of is not None else "latest",
+        places=tuple(k for k, v in places.items() if v is not None),
+        flag=flag is not None,
+        sort=sort,
+        after=cursor is not None,
+    )
+    with conn.cursor(row_factory=tuple_row) as cur:
+        return cur.execute(query, params).fetchall()
+
+
+def _next_cursor(rows: list[tuple[Any, ...]], sort: str, limit: int) -> str | None:
+    """The cursor after the page's last item when more follow (rows end in rank, sort value)."""
+    if len(rows) <= limit:
+        return None
+    rank, value = rows[limit - 1][-2:]
+    return _encode_cursor(sort, value, rank)
 
 
 def ranking(
@@ -101,68 +272,89 @@ def ranking(
     cursor: str | None = None,
 ) -> RankingPage:
     """A page of a run's ranking within the scope, filtered and keyset-paginated."""
-    if sort not in SORTS:
-        raise Invalid(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
-    if flag is not None and flag not in FLAGS:
-        raise Invalid(f"flag must be one of {', '.join(FLAGS)}, got {flag!r}")
-    if not 1 <= limit <= 1000:
-        raise Invalid(f"limit must be between 1 and 1000, got {limit}")
-    run = resolve_run(conn, run_id=run_id, as_of=as_of)
-    if run is None:
+    rows = _ranking_rows(
+        conn,
+        as_json=False,
+        scope=scope,
+        run_id=run_id,
+        as_of=as_of,
+        places={
+            "district_id": district_id,
+            "street_office_id": street_office_id,
+            "community_id": community_id,
+            "building_id": building_id,
+            "contractor_id": contractor_id,
+        },
+        flag=flag,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
+    if not rows:
         return RankingPage(items=[], next_cursor=None, run=None)
-    where: list[sql.Composable] = [sql.SQL("s.run_id = %(run_id)s"), scope.condition("p")]
-    params: dict[str, Any] = {"run_id": run["run_id"], "limit": limit + 1}
-    filters = {
-        "district_id": district_id,
-        "street_office_id": street_office_id,
-        "community_id": community_id,
-        "building_id": building_id,
-        "contractor_id": contractor_id,
-    }
-    for column, value in filters.items():
-        if value is not None:
-            where.append(
-                sql.SQL("{} = {}").format(sql.Identifier("p", column), sql.Placeholder(column))
-            )
-            params[column] = value
-    if flag is not None:
-        where.append(sql.SQL("s.flag = %(flag)s"))
-        params["flag"] = flag
-    order: sql.Composable
-    if sort == "risk":
-        order = sql.SQL("s.rank")
-        if cursor is not None:
-            _, params["after_rank"] = _decode_cursor(cursor, sort)
-            where.append(sql.SQL("s.rank > %(after_rank)s"))
-    else:
-        key = sql.Identifier("s", SORTS[sort])
-        order = sql.SQL("{} DESC, s.rank").format(key)
-        if cursor is not None:
-            params["after_value"], params["after_rank"] = _decode_cursor(cursor, sort)
-            where.append(
-                sql.SQL(
-                    "({col} < %(after_value)s OR ({col} = %(after_value)s AND s.rank > %(after_rank)s))"
-                ).format(col=key)
-            )
-    query = sql.SQL(
-        "SELECT {cols} FROM unit_score s JOIN unit_place p USING (unit_id)"
-        " JOIN unit u USING (unit_id) JOIN building b ON b.building_id = p.building_id"
-        " WHERE {where} ORDER BY {order} LIMIT %(limit)s"
-    ).format(cols=_ITEM_COLUMNS, where=sql.SQL(" AND ").join(where), order=order)
-    rows = conn.execute(query, params).fetchall()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = []
-    for row in rows:
-        factors = row.pop("factors")
-        row["reasons"] = _summary(factors)
-        items.append(row)
-    next_cursor = None
-    if more and rows:
-        last = rows[-1]
-        value = last["rank"] if sort == "risk" else last[SORTS[sort]]
-        next_cursor = _encode_cursor(sort, value, last["rank"])
-    return RankingPage(items=items, next_cursor=next_cursor, run=run)
+    split = len(_RUN_FIELDS) + 1
+    run = {name: value for (name, _), value in zip(_RUN_FIELDS, rows[0], strict=False)}
+    if rows[0][split] is None:  # the run holds nothing in this scope and filter
+        return RankingPage(items=[], next_cursor=None, run=run)
+    items = [
+        {name: value for (name, _), value in zip(_ITEM_FIELDS, row[split:], strict=False)}
+        for row in rows[:limit]
+    ]
+    return RankingPage(items=items, next_cursor=_next_cursor(rows, sort, limit), run=run)
+
+
+def ranking_json(
+    conn: psycopg.Connection[Any],
+    *,
+    scope: Scope,
+    run_id: int | None = None,
+    as_of: date | None = None,
+    district_id: str | None = None,
+    street_office_id: str | None = None,
+    community_id: str | None = None,
+    building_id: str | None = None,
+    flag: str | None = None,
+    contractor_id: str | None = None,
+    sort: str = "risk",
+    limit: int = 50,
+    cursor: str | None = None,
+) -> bytes | None:
+    """The page ``ranking`` returns, as the API's JSON body ``{"run", "items", "next_cursor"}``;
+    None when no run matches.
+
+    The same statement, but PostgreSQL writes each item's JSON (it turns every value into text
+    anyway) and Python only joins them: no per-value decoding, dicts or re-encoding of a page.
+    """
+    rows = _ranking_rows(
+        conn,
+        as_json=True,
+        scope=scope,
+        run_id=run_id,
+        as_of=as_of,
+        places={
+            "district_id": district_id,
+            "street_office_id": street_office_id,
+            "community_id": community_id,
+            "building_id": building_id,
+            "contractor_id": contractor_id,
+        },
+        flag=flag,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
+    if not rows:
+        return None
+    run = orjson.Fragment(rows[0][0])
+    if rows[0][2] is None:  # the run holds nothing in this scope and filter
+        return orjson.dumps({"run": run, "items": [], "next_cursor": None})
+    return orjson.dumps(
+        {
+            "run": run,
+            "items": [orjson.Fragment(row[2]) for row in rows[:limit]],
+            "next_cursor": _next_cursor(rows, sort, limit),
+        }
+    )
 
 
 def explanation(
@@ -172,18 +364,17 @@ def explanation(
     query = sql.SQL(
         "SELECT r.run_id, r.as_of, r.created_at, r.policy_version, r.policy_hash, r.model_version,"
         " r.unit_count, {cols}, u.manufacturer, u.installed_on, u.renewed_on, u.service_status,"
-        " b.floors, b.households, b.elderly_share::float8 AS elderly_share"
-        " FROM unit_score s JOIN score_run r USING (run_id) JOIN unit_place p USING (unit_id)"
+        " b.floors, b.households, b.elderly_share::float8 AS elderly_share, s.factors"
+        " FROM unit_score s JOIN score_run r USING (run_id) JOIN {place} p USING (unit_id)"
         " JOIN unit u USING (unit_id) JOIN building b ON b.building_id = p.building_id"
         " WHERE s.unit_id = %(unit_id)s AND {scope} AND (%(run_id)s::bigint IS NULL OR s.run_id = %(run_id)s)"
         " ORDER BY s.run_id DESC LIMIT 1"
-    ).format(cols=_ITEM_COLUMNS, scope=scope.condition("p"))
+    ).format(cols=_ITEM_COLUMNS, place=_LISTED_PLACE, scope=scope.condition("p"))
     row = conn.execute(query, {"unit_id": unit_id, "run_id": run_id}).fetchone()
     if row is None:
         return None
-    rule = next((f for f in row["factors"] if f["factor"] == "flag_rule"), None)
-    row["flag_reason"] = {"zh": rule["zh"], "en": rule["en"]} if rule else None
-    row["reasons"] = _summary(row["factors"])
+    rule = next((f for f in row["factors"] if f.get("factor") == "flag_rule"), None)
+    row["flag_reason"] = {"zh": rule.get("zh"), "en": rule.get("en")} if rule else None
     return row
 
 

@@ -42,6 +42,22 @@ def test_explanation_is_404_outside_the_scope(shared_api: Api, role: str) -> Non
             assert response.status_code == 404
 
 
+@pytest.mark.parametrize("role", list(ROLES))
+def test_place_filters_stay_in_the_scope(shared_api: Api, role: str) -> None:
+    """A ranking filtered to a street office, district or contractor holds the units of the
+    scope in that place, and nothing when the place is outside the scope."""
+    for position, column, values in (
+        (1, "street_office_id", ("S1", "S2", "S3", "S404")),
+        (0, "district_id", ("D1", "D2")),
+        (4, "contractor_id", ("K1", "K2")),
+    ):
+        for value in values:
+            items = _ranked(shared_api, role, **{column: value})
+            expected = {u for u in VISIBLE_UNITS[role] if UNITS[u][position] == value}
+            assert {i["unit_id"] for i in items} == expected, (column, value)
+            assert all(i[column] == value for i in items)
+
+
 def test_filters_sort_and_as_of(shared_api: Api) -> None:
     assert {i["unit_id"] for i in _ranked(shared_api, "admin", building_id="B1")} == {"U1", "U2"}
     assert {i["unit_id"] for i in _ranked(shared_api, "admin", contractor_id="K2")} == {"U3"}
