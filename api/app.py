@@ -22,6 +22,7 @@ from api import metrics, problems
 from api.ratelimit import TokenBuckets
 from api.routes import dashboards, deadletters, events, exports, health, imports, register, scores
 from api.routes import ingest as ingest_routes
+from api.tokens import TokenCache
 from core.db import database_url, make_pool
 from core.settings import Settings, get_settings
 from ingest.authorize import RegisterCache
@@ -112,6 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ingest_buckets = TokenBuckets(
         rate=settings.api_ingest_rate, burst=settings.api_ingest_burst
     )
+    # Tokens verified in the last few seconds are trusted without a database round trip.
+    app.state.tokens = TokenCache(settings.api_token_cache_seconds)
     # Contract changes made through the API reach ingestion within this many seconds.
     app.state.register_cache = RegisterCache(ttl=5.0)
     problems.install(app)

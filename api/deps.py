@@ -6,19 +6,26 @@ The token is read from ``Authorization: Bearer <token>`` or, for the dashboard p
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Annotated, Any
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
+import anyio
 import psycopg
 from fastapi import Depends, Request
+from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
+from starlette.concurrency import run_in_threadpool
 
 from api.problems import Forbidden, Unauthorized
-from api.tokens import Principal, authenticate
+from api.tokens import Principal, TokenCache, authenticate
 from core.scope import Role, Scope
 from core.settings import Settings
 
 COOKIE = "liftwatch_token"
+
+Conn = psycopg.Connection[dict[str, Any]]
+T = TypeVar("T")
 
 
 # Dependencies that do no I/O are `async def`: FastAPI runs those in the event loop instead of
@@ -31,29 +38,119 @@ async def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-def get_pool(request: Request) -> ConnectionPool[psycopg.Connection[dict[str, Any]]]:
+def get_pool(request: Request) -> ConnectionPool[Conn]:
     """The app's connection pool."""
-    pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] = request.app.state.pool
+    pool: ConnectionPool[Conn] = request.app.state.pool
     return pool
 
 
-async def _gate(request: Request) -> AsyncIterator[None]:
-    # Requests wait for a connection here, in the event loop, not in worker threads: a thread
-    # blocked on an empty pool would starve the threads that run the routes holding connections.
-    async with request.app.state.db_gate:
-        yield
+class RequestDB:
+    """One request's way to the database: at most one pooled connection, taken on first use.
+
+    Requests wait for a connection in the event loop (a semaphore the size of the pool), never in
+    worker threads: a thread blocked on an empty pool would starve the threads that run the
+    requests holding connections. A connection the request holds is given back when it ends, its
+    transaction committed if the request succeeded and rolled back if not.
+    """
+
+    def __init__(self, pool: ConnectionPool[Conn], gate: asyncio.Semaphore) -> None:
+        self._pool = pool
+        self._gate = gate
+        self.conn: Conn | None = None
+
+    async def connection(self) -> Conn:
+        """The request's connection (taken from the pool on first use)."""
+        if self.conn is None:
+            await self.run(lambda _conn: None)
+        assert self.conn is not None
+        return self.conn
+
+    async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``fn(conn, *args, **kwargs)`` in a worker thread, on the request's connection; taking
+        the connection happens in the same thread, so either way it is one hop."""
+        if self.conn is not None:
+            return await run_in_threadpool(fn, self.conn, *args, **kwargs)
+        await self._gate.acquire()
+        try:
+            return await run_in_threadpool(self._take_and_run, fn, args, kwargs)
+        finally:
+            if self.conn is None:
+                self._gate.release()
+
+    def _take_and_run(self, fn: Callable[..., T], args: Any, kwargs: Any) -> T:
+        self.conn = self._pool.getconn()
+        return fn(self.conn, *args, **kwargs)
+
+    async def read(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``fn(conn, *args, **kwargs)`` for a request that only reads.
+
+        When the request holds no connection yet, one worker thread takes a connection, runs
+        ``fn`` in autocommit (each statement is its own transaction: no BEGIN and COMMIT round
+        trips) and gives the connection back at once. Otherwise ``fn`` runs on the request's
+        connection, inside its transaction.
+        """
+        if self.conn is not None:
+            return await run_in_threadpool(fn, self.conn, *args, **kwargs)
+        async with self._gate:
+            return await run_in_threadpool(self._read_alone, fn, args, kwargs)
+
+    def _read_alone(self, fn: Callable[..., T], args: Any, kwargs: Any) -> T:
+        conn = self._pool.getconn()
+        try:
+            conn.autocommit = True
+            try:
+                return fn(conn, *args, **kwargs)
+            finally:
+                if conn.pgconn.transaction_status == TransactionStatus.IDLE:
+                    conn.autocommit = False
+                else:  # broken, or left in a transaction: the pool replaces a closed connection
+                    conn.close()
+        finally:
+            self._pool.putconn(conn)
+
+    async def close(self, *, failed: bool) -> None:
+        """Commit (or roll back) and give back the request's connection, if it took one."""
+        conn, self.conn = self.conn, None
+        if conn is None:
+            return
+        try:
+            # Shielded: a cancelled request still gives its connection back.
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(self._finish, conn, failed)
+        finally:
+            self._gate.release()
+
+    def _finish(self, conn: Conn, failed: bool) -> None:
+        try:
+            if failed:
+                conn.rollback()
+            else:
+                conn.commit()
+        finally:
+            self._pool.putconn(conn)
 
 
-def get_conn(
-    request: Request, _gate: Annotated[None, Depends(_gate)]
-) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+async def get_db(request: Request) -> AsyncIterator[RequestDB]:
+    """This request's database access; its connection, if it took one, is given back at the end."""
+    db = RequestDB(get_pool(request), request.app.state.db_gate)
+    try:
+        yield db
+    except BaseException:
+        await db.close(failed=True)
+        raise
+    await db.close(failed=False)
+
+
+DbDep = Annotated[RequestDB, Depends(get_db)]
+
+
+async def get_conn(db: DbDep) -> Conn:
     """A pooled connection for this request; its transaction commits when the request succeeds."""
-    with get_pool(request).connection() as conn:
-        yield conn
+    return await db.connection()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-ConnDep = Annotated[psycopg.Connection[dict[str, Any]], Depends(get_conn)]
+ConnDep = Annotated[Conn, Depends(get_conn)]
 
 
 def token_from_request(request: Request) -> str | None:
@@ -67,14 +164,22 @@ def token_from_request(request: Request) -> str | None:
     return request.cookies.get(COOKIE) or None
 
 
-def get_principal(request: Request, conn: ConnDep) -> Principal:
-    """The authenticated caller; 401 without a valid, unrevoked token."""
+async def get_principal(request: Request, db: DbDep) -> Principal:
+    """The authenticated caller; 401 without a valid, unrevoked token.
+
+    A token verified in the last few seconds (``LIFTWATCH_API_TOKEN_CACHE_SECONDS``) is trusted
+    without asking the database again; otherwise it is checked on this request's connection.
+    """
     token = token_from_request(request)
     if token is None:
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
-    principal = authenticate(conn, token=token)
+    tokens: TokenCache = request.app.state.tokens
+    principal = tokens.get(token)
     if principal is None:
-        raise Unauthorized("the token is unknown, malformed or revoked")
+        principal = await db.run(authenticate, token=token)
+        if principal is None:
+            raise Unauthorized("the token is unknown, malformed or revoked")
+        tokens.put(token, principal)
     request.state.principal = principal
     return principal
 

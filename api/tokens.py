@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -139,3 +141,57 @@ def authenticate(conn: psycopg.Connection[Any], *, token: str) -> Principal | No
 
 def _info(row: Any) -> TokenInfo:
     return TokenInfo(**{k: row[k] for k in TokenInfo.__dataclass_fields__})
+
+
+class TokenCache:
+    """Principals of tokens verified in the last ``ttl`` seconds, so a busy caller's requests do
+    not each ask the database.
+
+    Entries are keyed by token id and the SHA-256 of the secret (the secret itself is not kept),
+    so only the exact token that was verified is trusted. Only valid tokens are kept: a new token
+    works at once, and a revoked one is refused at most ``ttl`` seconds after its revocation, by
+    every API process. ``ttl`` 0 turns the cache off.
+    """
+
+    def __init__(
+        self,
+        ttl: float,
+        *,
+        max_size: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl
+        self.max_size = max_size
+        self._clock = clock
+        self._entries: dict[tuple[str, bytes], tuple[float, Principal]] = {}
+
+    @staticmethod
+    def _key(token: str) -> tuple[str, bytes] | None:
+        match = _TOKEN_RE.match(token)
+        return None if match is None else (match[1], _digest(match[2]))
+
+    def get(self, token: str) -> Principal | None:
+        """The principal of this token if it was verified less than ``ttl`` seconds ago."""
+        if self.ttl <= 0 or not self._entries:
+            return None
+        key = self._key(token)
+        entry = None if key is None else self._entries.get(key)
+        if key is None or entry is None:
+            return None
+        expires, principal = entry
+        if expires <= self._clock():
+            self._entries.pop(key, None)
+            return None
+        return principal
+
+    def put(self, token: str, principal: Principal) -> None:
+        """Remember that this token was just verified as this principal."""
+        key = self._key(token)
+        if self.ttl <= 0 or key is None:
+            return
+        now = self._clock()
+        if len(self._entries) >= self.max_size:
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            if len(self._entries) >= self.max_size:
+                self._entries.clear()
+        self._entries[key] = (now + self.ttl, principal)

@@ -134,6 +134,12 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body (events, register files).",
     )
+    api_token_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds an API process trusts a token it verified (a revocation takes effect "
+        "within this); 0 checks every request against the database.",
+    )
 
     # scoring: health index, flags, learned model (liftwatch score)
     scoring_policy: Path | None = Field(

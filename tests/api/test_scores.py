@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from api.models import scores as m
 from tests.api.conftest import ROLES, RUN_DATES, UNITS, VISIBLE_UNITS, Api
 
 
@@ -56,6 +57,25 @@ def test_place_filters_stay_in_the_scope(shared_api: Api, role: str) -> None:
             expected = {u for u in VISIBLE_UNITS[role] if UNITS[u][position] == value}
             assert {i["unit_id"] for i in items} == expected, (column, value)
             assert all(i[column] == value for i in items)
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_rankings_and_explanations_are_the_documented_models(shared_api: Api, role: str) -> None:
+    """The hot paths skip pydantic; their bodies are still exactly the documented models."""
+    for params in ({}, {"limit": 1}, {"sort": "health", "limit": 2}, {"flag": "watch"}):
+        response = shared_api.get(role, "/v1/rankings", params=params)
+        assert response.headers["content-type"] == "application/json"
+        body = response.json()
+        m.RankingPage.model_validate_json(response.content, strict=False)
+        assert set(body) == set(m.RankingPage.model_fields)
+        assert set(body["run"]) == set(m.ScoreRun.model_fields)
+        for item in body["items"]:
+            assert set(item) == set(m.RankedUnit.model_fields)
+            assert all(set(r) == set(m.Sentence.model_fields) for r in item["reasons"])
+    for unit in VISIBLE_UNITS[role]:
+        response = shared_api.get(role, f"/v1/units/{unit}/explanation")
+        m.Explanation.model_validate_json(response.content)
+        assert set(response.json()) == set(m.Explanation.model_fields)
 
 
 def test_filters_sort_and_as_of(shared_api: Api) -> None:
