@@ -53,6 +53,7 @@ from ingest.stats import scrape  # noqa: E402
 
 UNITS = 2000
 CHUNK = 50  # PUBLISH packets the generator writes at a time
+RATE = 0.0  # offered load of the broker and end-to-end phases, messages a second (0: unpaced)
 SAMPLE_EVERY = 0.5  # seconds between samples of the stored count
 LOGS = Path(tempfile.gettempdir())  # the workers' logs go to the run's own directory (set in main)
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -73,7 +74,7 @@ def start_broker(workdir: Path, backlog: int) -> tuple[subprocess.Popen[bytes], 
             shipped = int(line.split()[1])
             if backlog > shipped:
                 print(
-                    f"broker: max_queued_messages raised from {shipped:,} to {backlog:,} for the backlog"
+                    f"broker: max_queued_messages raised from {shipped:,} to {backlog:,} to hold a whole phase"
                 )
                 line = f"max_queued_messages {backlog}"
         if line.startswith(("max_", "persistent_client")):
@@ -82,8 +83,9 @@ def start_broker(workdir: Path, backlog: int) -> tuple[subprocess.Popen[bytes], 
     conf.write_text(
         "\n".join([f"listener {port} 127.0.0.1", "allow_anonymous true", *limits]) + "\n"
     )
-    proc = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(conf)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    with (workdir / "mosquitto.log").open("ab") as log:
+        proc = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(conf)],
+                                stdout=log, stderr=log)  # fmt: skip
     time.sleep(0.5)
     return proc, port
 
@@ -144,7 +146,14 @@ def _publish_chunks(messages: Iterator[tuple[str, bytes]]) -> list[tuple[int, in
 
 
 def publisher(
-    port: int, publisher_id: int, count: int, seed: int, inflight: int, ready: Any, go: Any
+    port: int,
+    publisher_id: int,
+    count: int,
+    seed: int,
+    inflight: int,
+    rate: float,
+    ready: Any,
+    go: Any,
 ) -> None:
     """One load-generator process: a minimal MQTT 5 client on a raw socket, publishing at QoS 1.
 
@@ -152,6 +161,7 @@ def publisher(
     next to the broker and the consumer (paho's own publisher topped out below 10,000 messages a
     second here and was the bottleneck). At most ``inflight`` messages are unacknowledged at a time,
     a packet id is reused only once its PUBACK came back, and every PUBACK's reason code is checked.
+    With ``rate`` (messages a second, this process's share) it paces itself to that offered load.
     """
     chunks = _publish_chunks(messages_for(publisher_id, count, seed))
     sock = socket.create_connection(("127.0.0.1", port))
@@ -165,6 +175,7 @@ def publisher(
         raise RuntimeError(f"broker refused the generator's connection: {connack!r}")
     ready.wait()
     go.wait()
+    started = time.perf_counter()
     outstanding = bytearray(65536)
     in_flight = 0
     sent = 0  # chunks
@@ -178,6 +189,10 @@ def publisher(
 
     while sent < len(chunks) or in_flight:
         while sent < len(chunks) and free(chunks[sent]):
+            if rate and (ahead := started + sent * CHUNK / rate - time.perf_counter()) > 0:
+                if in_flight:
+                    break  # read acknowledgements meanwhile
+                time.sleep(ahead)
             first, n, data = chunks[sent]
             for k in range(n):
                 outstanding[(first - 1 + k) % 65535 + 1] = 1
@@ -186,7 +201,10 @@ def publisher(
             sock.sendall(data)
         # Read acknowledgements: wait for them only when nothing more may be sent.
         can_send = sent < len(chunks) and free(chunks[sent])
-        readable, _, _ = select.select([sock], [], [], 0 if can_send else 30)
+        wait = 0.0 if can_send else 30.0
+        if can_send and rate:
+            wait = max(0.0, started + sent * CHUNK / rate - time.perf_counter())
+        readable, _, _ = select.select([sock], [], [], wait)
         if not readable:
             if can_send:
                 continue
@@ -214,15 +232,18 @@ def publisher(
 
 
 def run_publishers(
-    port: int, total: int, procs: int, inflight: int, seed: int
+    port: int, total: int, procs: int, inflight: int, seed: int, rate: float = 0.0
 ) -> tuple[float, list[Any]]:
-    """Start the generator; return the start time once every process is ready and released."""
+    """Start the generator (``rate`` messages a second in all, or as fast as it can); return the
+    start time once every process is ready and released."""
     ctx = mp.get_context("fork")
     ready = ctx.Barrier(procs + 1)
     go = ctx.Barrier(procs + 1)
     share = total // procs
     workers = [
-        ctx.Process(target=publisher, args=(port, i, share, seed, inflight, ready, go))
+        ctx.Process(
+            target=publisher, args=(port, i, share, seed, inflight, rate / procs, ready, go)
+        )
         for i in range(procs)
     ]
     for w in workers:
@@ -273,26 +294,31 @@ def raw_copy(url: str, total: int) -> float:
 def raw_broker(port: int, total: int, procs: int, inflight: int) -> float:
     got = [0]
     done_at = [0.0]
+    expected = (total // procs) * procs  # what the publishers send between them
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw", protocol=mqtt.MQTTv5)
 
     def on_message(_c: Any, _u: Any, _m: Any) -> None:
         got[0] += 1
-        if got[0] == total:
+        if got[0] == expected:
             done_at[0] = time.perf_counter()
 
+    def on_disconnect(_c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        print(f"  raw subscriber disconnected after {got[0]:,} messages: {reason}", file=sys.stderr)
+
     client.on_message = on_message
+    client.on_disconnect = on_disconnect
     client.connect("127.0.0.1", port)
     client.subscribe("liftwatch/v1/#", qos=1)
     client.loop_start()
     time.sleep(0.5)
-    start, pubs = run_publishers(port, total, procs, inflight, seed=1)
+    start, pubs = run_publishers(port, total, procs, inflight, seed=1, rate=RATE)
     for p in pubs:
         p.join()
-    while got[0] < total:
+    while got[0] < expected:
         time.sleep(0.05)
     client.disconnect()
     client.loop_stop()
-    return total / (done_at[0] - start)
+    return expected / (done_at[0] - start)
 
 
 def raw_drain(port: int, total: int, procs: int, inflight: int) -> float:
@@ -411,7 +437,7 @@ def liftwatch_e2e(
     while not all(_metrics_up(p) for p in ports):
         time.sleep(0.2)
     time.sleep(1.0)
-    start, pubs = run_publishers(port, total, procs, inflight, seed)
+    start, pubs = run_publishers(port, total, procs, inflight, seed, rate=RATE)
     samples = watch(ports, (total // procs) * procs, log_path)
     for p in pubs:
         p.join()
@@ -572,6 +598,13 @@ def main() -> int:
         help=f"comma-separated phases to run, of {','.join(PHASES)} (default copy,broker,one,two)",
     )
     parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="offered load of the broker and end-to-end phases in messages a second (default: "
+        "as fast as the generator goes); with --messages 6000000 --rate 20000 each lasts 5 minutes",
+    )
+    parser.add_argument(
         "--backlog",
         type=int,
         help="messages queued for the drain and drain2 phases (default --messages; 5,000,000 "
@@ -596,8 +629,8 @@ def main() -> int:
         server = conn.execute("SHOW server_version").fetchone()
     url = psycopg.conninfo.make_conninfo(args.database, dbname=name)
     workdir = Path(tempfile.mkdtemp(prefix="lw-bench-"))
-    global LOGS
-    LOGS = workdir
+    global LOGS, RATE
+    LOGS, RATE = workdir, args.rate
     n, procs, inflight = args.messages, args.publishers, args.inflight
     backlog = args.backlog or n
     # Queued messages beyond the shipped limit would be dropped by the broker, not by liftwatch.
@@ -607,8 +640,10 @@ def main() -> int:
         migrate.upgrade(url)
         setup_register(url)
         print(f"machine: {machine()}; PostgreSQL {server[0] if server else '?'}")
+        pace = f"offered at {RATE:,.0f}/s" if RATE else "as fast as the generator goes"
         print(
-            f"load: {n} status messages per phase, {procs} publisher processes, {inflight} in flight each, QoS 1"
+            f"load: {n:,} status messages per phase ({pace}), {procs} publisher processes, "
+            f"{inflight} in flight each, QoS 1"
         )
         if any(p.startswith("drain") for p in phases):
             print(f"backlog for the liftwatch drain phases: {backlog:,} messages")
