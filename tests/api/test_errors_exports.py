@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import re
 from typing import Any
@@ -83,6 +84,13 @@ def test_health_ready_metrics(shared_api: Api) -> None:
     text = shared_api.client.get("/metrics").text
     assert 'liftwatch_api_requests_total{method="GET",route="/v1/units",status="200"}' in text
     assert "liftwatch_api_request_seconds_bucket" in text
+
+
+def test_a_started_app_leaves_its_startup_objects_out_of_garbage_collection(
+    shared_api: Api,
+) -> None:
+    # Full collections walked them all, a pause of 50-130 ms each under load (benchmarks/api.py).
+    assert gc.get_freeze_count() > 50_000
 
 
 @pytest.mark.parametrize(
