@@ -611,7 +611,7 @@ def main() -> int:
         "makes a drain of about five minutes)",
     )
     parser.add_argument(
-        "--profile", type=Path, help="record the (first) draining worker with py-spy (raw stacks)"
+        "--profile", type=Path, help="record the one-worker drain with py-spy (raw stacks)"
     )
     args = parser.parse_args()
     if args.inflight < CHUNK:
@@ -662,13 +662,14 @@ def main() -> int:
                 rates[phase] = run.rate
                 print(f"liftwatch end to end, {workers} worker(s):              {run}")
             elif phase == "rawdrain":
-                rates[phase] = raw_drain(port, n, procs, inflight)
+                rates[phase] = raw_drain(port, backlog, procs, inflight)
                 print(
                     f"raw drain of a queued backlog (paho subscriber): {rates[phase]:6,.0f} msg/s"
                 )
             else:
                 workers = 1 if phase == "drain" else 2
-                run = liftwatch_drain(url, port, backlog, procs, inflight, workers, args.profile)
+                profile = args.profile if workers == 1 else None
+                run = liftwatch_drain(url, port, backlog, procs, inflight, workers, profile)
                 rates[phase] = run.rate
                 print(f"liftwatch draining a queued backlog, {workers} worker(s): {run}")
         raw = [rates[k] for k in ("copy", "broker") if k in rates]
