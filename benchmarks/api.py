@@ -240,6 +240,8 @@ def main() -> int:
         help="unmeasured wrk run before each point (pool growth, prepared statements)",
     )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--pool-min", type=int, default=4, help="pool connections per worker, min")
+    parser.add_argument("--pool-max", type=int, default=16, help="pool connections per worker, max")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
@@ -256,8 +258,8 @@ def main() -> int:
         env = {
             **os.environ,
             "LIFTWATCH_DATABASE_URL": url,
-            "LIFTWATCH_DB_POOL_MIN": "4",
-            "LIFTWATCH_DB_POOL_MAX": "16",
+            "LIFTWATCH_DB_POOL_MIN": str(args.pool_min),
+            "LIFTWATCH_DB_POOL_MAX": str(args.pool_max),
             "LIFTWATCH_LOG_LEVEL": "WARNING",
         }
         server = subprocess.Popen(
@@ -295,7 +297,8 @@ def main() -> int:
             f"Python {platform.python_version()}, {platform.platform()}"
         )
         print(
-            f"server: uvicorn, {args.workers} worker(s), pool 4-16 each; load: wrk, "
+            f"server: uvicorn, {args.workers} worker(s), pool {args.pool_min}-{args.pool_max}"
+            f" each; load: wrk, "
             f"{args.seconds} s per point after {args.warmup} s of warm-up; "
             f"load average before: {os.getloadavg()[0]:.1f}"
         )
