@@ -11,7 +11,9 @@ pool grows to its size, statements get prepared). Each request of the street-off
 for one of the 20 offices at random, each
 explanation for a random unit. "CPU ms/req" is the CPU time of the server's processes, "DB ms/req"
 that of the PostgreSQL backends serving the benchmark's database, per request answered: unlike
-latency, neither depends much on what else the machine is doing.
+latency, neither depends much on what else the machine is doing. "other CPU" is the share of the
+machine's CPUs that went to anything else during the point (other jobs sharing the machine); the
+load average printed after each point counts the benchmark's own processes too.
 
     .venv/bin/python benchmarks/api.py [--units 200000] [--seconds 10] [--workers 1]
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import socket
 import statistics
@@ -73,7 +76,6 @@ FROM (SELECT 'U' || i AS unit_id, hashtext('u' || i) AS h, 0.5 + (abs(hashtext('
              (abs(hashtext('r' || i)) % 1000000) / 1000.0 AS risk
       FROM generate_series(1, %(units)s) i) s
 JOIN unit_place p USING (unit_id);
-ANALYZE;
 """
 
 FACTORS = (
@@ -138,6 +140,9 @@ def build_fleet(url: str, units: int) -> str:
                 conn.execute(text)
         token, _ = create_token(conn, role="bureau", bound_to="D1", name="bench")
         conn.commit()
+    # What autovacuum would do to freshly loaded tables anyway, done before the clock starts.
+    with connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
     print(
         f"fleet of {units} units and one score run built in {time.perf_counter() - started:.1f} s"
     )
@@ -180,17 +185,34 @@ def cpu_seconds(pid: int) -> float:
 
 
 def database_cpu_seconds(database: str) -> float:
-    """CPU time used by the PostgreSQL backends connected to a database (local server, Linux)."""
+    """CPU time used by the PostgreSQL backends serving clients of a database (local server,
+    Linux; autovacuum workers are not counted)."""
     total = 0.0
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-                if title.startswith("postgres: ") and f" {database} " in title:
+                if (
+                    title.startswith("postgres: ")
+                    and f" {database} " in title
+                    and "autovacuum" not in title
+                ):
                     total += _cpu(_stat(entry.name))
             except (OSError, IndexError, ValueError):
                 continue
     return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine has spent running processes (user, nice and system), all CPUs."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    return (int(fields[0]) + int(fields[1]) + int(fields[2])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    """CPU time of this process's finished children (the wrk runs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def wrk(
@@ -312,21 +334,29 @@ def main() -> int:
         }
         print(
             f"{'endpoint':<28}{'clients':>8}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-            f"{'p50/SQL':>9}{'errors':>8}{'CPU ms/req':>12}{'DB ms/req':>11}"
+            f"{'p50/SQL':>9}{'errors':>8}{'CPU ms/req':>12}{'DB ms/req':>11}{'other CPU':>11}"
         )
+        ncpu = os.cpu_count() or 1
         for label, path in scenarios.items():
             for clients in CONCURRENCY:
                 if args.warmup > 0:
                     wrk(base, path, token, clients, args.warmup, args.units)
-                before, db_before = cpu_seconds(server.pid), database_cpu_seconds(name)
+                server_cpu, db_cpu = cpu_seconds(server.pid), database_cpu_seconds(name)
+                wrk_cpu, busy, started = children_cpu_seconds(), machine_busy_seconds(), time.time()
                 r = wrk(base, path, token, clients, args.seconds, args.units)
+                server_cpu = cpu_seconds(server.pid) - server_cpu
+                db_cpu = database_cpu_seconds(name) - db_cpu
+                wrk_cpu = children_cpu_seconds() - wrk_cpu
+                elapsed, busy = time.time() - started, machine_busy_seconds() - busy
                 answered = max(1, r["rps"] * args.seconds)
-                cpu_ms = (cpu_seconds(server.pid) - before) * 1000 / answered
-                db_ms = (database_cpu_seconds(name) - db_before) * 1000 / answered
+                # The share of the machine's CPUs that went to anything but this benchmark's
+                # server, its database backends and wrk: other work sharing the machine.
+                other = max(0.0, busy - server_cpu - db_cpu - wrk_cpu) / (elapsed * ncpu)
                 print(
                     f"{label:<28}{clients:>8}{r['rps']:>10.0f}{r['p50']:>9.1f}{r['p95']:>9.1f}"
-                    f"{r['p99']:>9.1f}{r['p50'] / baseline:>9.1f}{r['errors']:>8}{cpu_ms:>12.2f}"
-                    f"{db_ms:>11.2f}   load {os.getloadavg()[0]:.1f}"
+                    f"{r['p99']:>9.1f}{r['p50'] / baseline:>9.1f}{r['errors']:>8}"
+                    f"{server_cpu * 1000 / answered:>12.2f}{db_cpu * 1000 / answered:>11.2f}"
+                    f"{other:>10.0%}   load {os.getloadavg()[0]:.1f}"
                 )
     finally:
         if server is not None:
