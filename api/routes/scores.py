@@ -51,36 +51,28 @@ class RankingQuery:
             "contractor_id": contractor_id,
         }
 
+    def _arguments(self, limit: int, cursor: str | None) -> dict[str, Any]:
+        """The keyword arguments of ``ranking`` and ``ranking_json`` for one page."""
+        return {
+            "run_id": self.run_id,
+            "as_of": self.as_of,
+            "flag": self.flag,
+            "sort": self.sort,
+            "limit": limit,
+            "cursor": cursor,
+            **self.places,
+        }
+
     def page(self, conn: Any, scope: Any, *, limit: int, cursor: str | None) -> q.RankingPage:
         """One page of this ranking in the scope; 404 for an unknown run id."""
-        page = q.ranking(
-            conn,
-            scope=scope,
-            run_id=self.run_id,
-            as_of=self.as_of,
-            flag=self.flag,
-            sort=self.sort,
-            limit=limit,
-            cursor=cursor,
-            **self.places,
-        )
+        page = q.ranking(conn, scope=scope, **self._arguments(limit, cursor))
         if page.run is None and self.run_id is not None:
             raise NotFound(f"no score run {self.run_id}")
         return page
 
     def page_json(self, conn: Any, scope: Any, *, limit: int, cursor: str | None) -> bytes:
         """The same page as the API's JSON body; 404 for an unknown run id."""
-        body = q.ranking_json(
-            conn,
-            scope=scope,
-            run_id=self.run_id,
-            as_of=self.as_of,
-            flag=self.flag,
-            sort=self.sort,
-            limit=limit,
-            cursor=cursor,
-            **self.places,
-        )
+        body = q.ranking_json(conn, scope=scope, **self._arguments(limit, cursor))
         if body is None:
             if self.run_id is not None:
                 raise NotFound(f"no score run {self.run_id}")
