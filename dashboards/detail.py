@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from core.i18n import Lang, local_name, t
 from core.scope import Scope
 from dashboards import data, figures
 from dashboards.data import Conn
@@ -24,7 +25,6 @@ from dashboards.html import (
     section,
     table,
 )
-from dashboards.i18n import Lang, local_name, t
 from dashboards.pages import as_of_run, unit_link
 
 

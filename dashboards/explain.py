@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dashboards.i18n import STRINGS, Lang
+from core.i18n import STRINGS, Lang
 
 FLAG_RULE = "flag_rule"
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from core.i18n import FLAGS, Lang, t
 from dashboards.explain import contributions
-from dashboards.i18n import FLAGS, Lang, t
 
 Row = Mapping[str, Any]
 

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from dashboards.i18n import LANGS, Lang, t
+from core.i18n import LANGS, Lang, t
 
 BASE = "/dashboards"
 STATIC = f"{BASE}/static"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import quote, urlencode
 
+from core.i18n import FLAGS, Lang, local_name, t
 from core.scope import Scope
 from dashboards import data, figures
 from dashboards.data import Conn
@@ -28,7 +29,6 @@ from dashboards.html import (
     section,
     table,
 )
-from dashboards.i18n import FLAGS, Lang, local_name, t
 
 RANKING_ROWS = 50
 

@@ -11,13 +11,13 @@ from datetime import datetime
 from html import escape
 
 from core.errors import NotFound
+from core.i18n import FLAGS, Lang, local_name, t
 from core.scope import Scope
 from dashboards import data, figures
 from dashboards.assets import plotly_js, stylesheet
 from dashboards.data import Conn, Row
 from dashboards.explain import top_reasons
 from dashboards.html import Markup, cards, esc, figure, flag_badge, number, section, table
-from dashboards.i18n import FLAGS, Lang, local_name, t
 
 TOP_ROWS = 100
 """How many units of the ranking the report lists (every flagged unit is listed regardless)."""

@@ -15,9 +15,9 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from api.deps import COOKIE, ConnDep, token_from_request
 from api.tokens import Principal, authenticate
+from core.i18n import Lang, pick_lang
 from dashboards import detail, pages
 from dashboards.assets import plotly_js_path, stylesheet
-from dashboards.i18n import Lang, pick_lang
 
 router = APIRouter(prefix="/dashboards", tags=["dashboards"], include_in_schema=False)
 

@@ -10,9 +10,9 @@ from psycopg import sql
 
 from core.db import connect
 from core.errors import Invalid, NotFound
+from core.i18n import LANGS
 from core.scope import ROLES, Scope
 from dashboards import report
-from dashboards.i18n import LANGS
 
 _TABLES = {
     "bureau": ("district", "district_id"),

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from core.faultcodes import CAUSES
-from dashboards.i18n import FLAGS, LANGS, STRINGS, local_name, pick_lang, t
+from core.i18n import FLAGS, LANGS, STRINGS, local_name, pick_lang, t
 
 
 def test_every_key_exists_in_both_languages() -> None:

@@ -1,4 +1,5 @@
-"""Every word the dashboards and the report show, in Simplified Chinese and English.
+"""Every word liftwatch shows people (pages, exports, the report, CLI errors, rejection reasons),
+in Simplified Chinese and English: the one catalogue.
 
 Pages pick a language from an explicit choice (query or cookie), else the browser's
 Accept-Language, else Chinese, the language of the people who use liftwatch most.
