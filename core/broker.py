@@ -4,7 +4,13 @@ With ``LIFTWATCH_BROKER_URL`` set, that broker is used. Without it, liftwatch st
 own in the data directory, on ``LIFTWATCH_LOCAL_BROKER_PORT``, and every liftwatch process on the
 machine shares it (its address is kept in ``broker/broker.json``): Mosquitto when it is installed,
 configured for ingestion (persistent sessions, large in-flight and queue limits, as in
-``deploy/mosquitto.conf``), otherwise amqtt, a pure-Python broker installed with liftwatch.
+``deploy/mosquitto.conf``), otherwise amqtt, a pure-Python broker installed with liftwatch. The
+local broker listens on loopback only and lets anonymous clients in: it serves one machine's demo
+and tests; a broker other machines reach is configured from ``deploy/`` with credentials per
+contractor.
+
+``parse_broker_url`` and ``configure_client`` read credentials and TLS from a broker URL
+(``mqtt://user:password@host:1883``, ``mqtts://...:8883``) for every liftwatch client.
 """
 
 from __future__ import annotations
@@ -18,7 +24,10 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from core.errors import ConfigError
 from core.settings import Settings, get_settings
@@ -49,6 +58,57 @@ plugins:
   amqtt.plugins.authentication.AnonymousAuthPlugin:
     allow_anonymous: true
 """
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    """Where a broker is and how to log in to it, read from its URL."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+
+def parse_broker_url(url: str) -> BrokerAddress:
+    """The address in ``mqtt[s]://[user[:password]@]host[:port]`` (1883, or 8883 with TLS)."""
+    parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("mqtt", "tcp", "mqtts", "ssl") or not parts.hostname or port == -1:
+        raise ConfigError(
+            "broker URL must look like mqtt://user:password@host:1883 or "
+            f"mqtts://user:password@host:8883, got {redact(url)!r}"
+        )
+    tls = parts.scheme in ("mqtts", "ssl")
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return BrokerAddress(parts.hostname, port or (8883 if tls else 1883), user, password, tls)
+
+
+def redact(url: str) -> str:
+    """A broker URL with its password hidden, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def configure_client(client: Any, address: BrokerAddress, ca_file: Path | None = None) -> None:
+    """Give a paho client the URL's credentials and, for mqtts://, TLS with the CA file."""
+    if address.username:
+        client.username_pw_set(address.username, address.password)
+    if address.tls:
+        if ca_file is not None and not ca_file.is_file():
+            raise ConfigError(
+                f"LIFTWATCH_BROKER_CA_FILE {ca_file} is not a file; point it at the broker's CA "
+                "certificate (PEM)"
+            )
+        client.tls_set(ca_certs=str(ca_file) if ca_file else None)
 
 
 def broker_url(settings: Settings | None = None) -> str:

@@ -161,6 +161,18 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "factor.consequence": "故障后果",
         "factor.model": "学习模型",
         "factor.flag_rule": "标记规则",
+        # ingest: rejection reasons of dead letters (ingest/decode.py REASONS)
+        "reason.oversized": "消息超过大小上限（在解析前检查）",
+        "reason.unsupported_version": "主题不是 liftwatch/v1/...（不支持的接口版本）",
+        "reason.bad_topic": "主题不符合 liftwatch/v1/{维保单位}/{电梯}/{类型}",
+        "reason.unknown_kind": "类型不是 fault / inspection / maintenance / status",
+        "reason.malformed_json": "消息不是合法的 JSON",
+        "reason.schema_violation": "字段缺失、类型或取值不符合该类型的 JSON Schema（不做类型转换）",
+        "reason.future_timestamp": "occurred_at 超出允许的时钟偏差，位于未来",
+        "reason.unknown_unit": "台账中没有该电梯（台账补录后可重放）",
+        "reason.not_maintainer": "事件发生时该维保单位不负责这台电梯",
+        "reason.conflict": "同一 event_id 和 occurred_at 已存有内容不同的事件；新事件请用新的 event_id",
+        "reason.internal_error": "检查该消息时出现意外错误（已保留原始字节，可重放）",
     },
     "en": {
         "app": "liftwatch",
@@ -309,6 +321,18 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "factor.consequence": "Consequence of failure",
         "factor.model": "Learned model",
         "factor.flag_rule": "Flag rule",
+        # ingest: rejection reasons of dead letters (ingest/decode.py REASONS)
+        "reason.oversized": "payload larger than the configured limit (checked before parsing)",
+        "reason.unsupported_version": "topic is not liftwatch/v1/... (an unsupported contract version)",
+        "reason.bad_topic": "topic is not liftwatch/v1/{contractor_id}/{unit_id}/{kind}",
+        "reason.unknown_kind": "kind is not fault / inspection / maintenance / status",
+        "reason.malformed_json": "payload is not valid JSON",
+        "reason.schema_violation": "a field is missing, of the wrong type or out of range for the kind's JSON Schema (no type coercion)",
+        "reason.future_timestamp": "occurred_at lies further in the future than the allowed clock skew",
+        "reason.unknown_unit": "the register has no such unit (replayable after the register is fixed)",
+        "reason.not_maintainer": "the contractor did not maintain the unit when the event happened",
+        "reason.conflict": "an event with the same event_id and occurred_at but other content is stored; a new event needs a new event_id",
+        "reason.internal_error": "an unexpected error while checking the message (raw bytes kept, replayable)",
     },
 }
 

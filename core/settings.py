@@ -41,7 +41,17 @@ class Settings(BaseSettings):
     # messaging
     broker_url: str | None = Field(
         default=None,
-        description="MQTT broker as mqtt://host:port; empty uses a local Mosquitto or an embedded broker.",
+        description="MQTT broker as mqtt://user:password@host:1883 or mqtts://user:password@host:8883; "
+        "empty uses a local Mosquitto or an embedded broker.",
+    )
+    broker_ca_file: Path | None = Field(
+        default=None,
+        description="CA certificate (PEM) to verify an mqtts:// broker; empty uses the system's.",
+    )
+    broker_admin_url: str | None = Field(
+        default=None,
+        description="Broker URL with the dynamic-security admin's credentials, for `liftwatch "
+        "broker`; empty uses LIFTWATCH_BROKER_URL.",
     )
     local_broker: Literal["auto", "mosquitto", "amqtt"] = Field(
         default="auto",
@@ -63,7 +73,9 @@ class Settings(BaseSettings):
         default="5", description="MQTT protocol version the ingest worker speaks."
     )
     ingest_topic: str = Field(
-        default="liftwatch/v1/#", description="Topic filter the ingest worker subscribes to."
+        default="liftwatch/#",
+        description="Topic filter the ingest worker subscribes to; wider than liftwatch/v1/# so "
+        "other versions and malformed topics are dead-lettered rather than lost.",
     )
     ingest_shared_group: str | None = Field(
         default=None,
@@ -97,6 +109,11 @@ class Settings(BaseSettings):
     ingest_max_payload_bytes: int = Field(
         default=65536, ge=64, description="Larger payloads are dead-lettered as oversized unread."
     )
+    ingest_dead_letter_keep_bytes: int = Field(
+        default=4096,
+        ge=0,
+        description="Bytes of an oversized payload kept in its dead letter (with its size and SHA-256).",
+    )
     ingest_future_skew: float = Field(
         default=300.0,
         ge=0,
@@ -108,8 +125,19 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds the worker trusts its in-memory copy of who maintains which unit.",
     )
-    ingest_reconnect_max_delay: int = Field(
-        default=30, ge=1, description="Longest wait, in seconds, between reconnection attempts."
+    ingest_reconnect_min_delay: float = Field(
+        default=0.1, gt=0, description="First wait, in seconds, before reconnecting to the broker."
+    )
+    ingest_reconnect_max_delay: float = Field(
+        default=1.0,
+        gt=0,
+        description="Longest wait, in seconds, between reconnection attempts; small so the worker "
+        "is back within a second of the broker's return.",
+    )
+    ingest_metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Address the worker's /metrics endpoint listens on; loopback unless a scraper "
+        "on another machine needs it.",
     )
     ingest_metrics_port: int = Field(
         default=9464,

@@ -3,13 +3,16 @@
 One row is one fault record of the contractor named on the command line. Columns (English or
 Chinese headers, UTF-8 with or without BOM) are listed in ``COLUMNS`` and in docs/ingestion.md.
 Each row becomes the JSON payload of a fault message (empty cells are left out), so a row is
-accepted exactly when the same message over MQTT would be. A row without an event_id gets one
+accepted exactly when the same message over MQTT would be. CSV cells are text, so the typed
+columns are read here, by their documented spellings only (``true``/``是``/``1`` for yes, a
+whole number for counts); a cell that is none of them stays text and the contract refuses it. A row without an event_id gets one
 derived from contractor, unit, time and code, so importing a file twice stores it once.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,7 +43,9 @@ COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
     ("description", "描述", False, "free text"),
 )
 _BY_HEADER = {zh: key for key, zh, _, _ in COLUMNS} | {key: key for key, *_ in COLUMNS}
-_YES_NO = {"是": "true", "否": "false"}
+_BOOLEANS = {"是": True, "否": False, "true": True, "false": False, "1": True, "0": False}
+_INTEGERS = ("passengers_trapped", "floor")
+_INTEGER_RE = re.compile(r"^-?[0-9]{1,9}$")
 _NAMESPACE = uuid.UUID("6f1c3c38-2a55-4d5e-9a57-4b1d8e1f6c02")
 
 
@@ -52,6 +57,15 @@ class Row:
     message: Message
 
 
+def _typed(key: str, value: str) -> Any:
+    """A cell as the JSON type its column holds, when it is spelled as documented."""
+    if key == "entrapment":
+        return _BOOLEANS.get(value.lower(), value)
+    if key in _INTEGERS and _INTEGER_RE.match(value):
+        return int(value)
+    return value
+
+
 def _payload(cells: dict[str, str], contractor_id: str) -> dict[str, Any]:
     body: dict[str, Any] = {}
     for header, value in cells.items():
@@ -59,7 +73,7 @@ def _payload(cells: dict[str, str], contractor_id: str) -> dict[str, Any]:
         if not value:
             continue
         key = _BY_HEADER.get((header or "").strip(), (header or "").strip())
-        body[key] = _YES_NO.get(value, value) if key == "entrapment" else value
+        body[key] = _typed(key, value)
     if "event_id" not in body:
         seed = "|".join(
             [

@@ -2,14 +2,21 @@
 
 Nothing here touches the database: authorization against the register comes later
 (``ingest.authorize``). The order of checks is fixed so that a message gets the first reason
-that applies: oversized (before any parsing), bad_topic, unknown_kind, malformed_json,
-schema_violation, future_timestamp.
+that applies: oversized (before any parsing), unsupported_version, bad_topic, unknown_kind,
+malformed_json, schema_violation, future_timestamp.
+
+``decode`` is total: whatever the bytes, it returns an accepted row or a rejection, never raises.
+An exception nobody foresaw becomes ``internal_error`` naming its class, so one message can never
+stop a worker or fail an HTTP batch.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
+import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -31,6 +38,7 @@ from core.errors import Problem
 
 REASONS = (
     "oversized",
+    "unsupported_version",
     "bad_topic",
     "unknown_kind",
     "malformed_json",
@@ -38,9 +46,13 @@ REASONS = (
     "future_timestamp",
     "unknown_unit",
     "not_maintainer",
+    "conflict",
+    "internal_error",
 )
 _PREFIX = TOPIC_PREFIX.split("/")
+_VERSION_RE = re.compile(r"^v[0-9]+$")
 _GOT_MAX = 80
+_DETAIL_MAX = 4000
 
 
 class Message(NamedTuple):
@@ -67,6 +79,7 @@ class Decoded:
     event_id: UUID | None = None
     occurred_at: datetime | None = None
     row: tuple[Any, ...] | None = None
+    content_hash: bytes | None = None
     reason: str | None = None
     problems: list[Problem] = field(default_factory=list)
 
@@ -76,8 +89,9 @@ class Decoded:
 
     @property
     def detail(self) -> str:
-        """The problems in one line, for dead letters and logs."""
-        return "; ".join(describe(p) for p in self.problems)
+        """The problems in one line, for dead letters and logs (bounded, safe for PostgreSQL)."""
+        text = safe_text("; ".join(describe(p) for p in self.problems))
+        return text if len(text) <= _DETAIL_MAX else text[: _DETAIL_MAX - 1] + "…"
 
     def reject(self, reason: str, problems: list[Problem]) -> Decoded:
         self.reason = reason
@@ -92,6 +106,7 @@ class Limits:
 
     max_payload_bytes: int = 65536
     future_skew: timedelta = timedelta(minutes=5)
+    dead_letter_keep_bytes: int = 4096
 
 
 def describe(problem: Problem) -> str:
@@ -102,9 +117,35 @@ def describe(problem: Problem) -> str:
     return text
 
 
+def safe_text(text: str) -> str:
+    """Text PostgreSQL accepts: NUL and lone surrogates written as escapes, the rest kept."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\u0000")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def _got(value: Any) -> str:
-    text = value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
-    text = repr(text) if isinstance(value, str) else text
+    """A short, printable rendering of what came, for any value JSON can hold."""
+    if isinstance(value, str):
+        text = repr(value[: _GOT_MAX * 2])
+    elif isinstance(value, float):
+        text = repr(value) if math.isfinite(value) else str(value).replace("inf", "Infinity")
+    elif isinstance(value, bool) or value is None:
+        text = orjson.dumps(value).decode()
+    elif isinstance(value, int):
+        # Huge integers are cut before rendering: str() of a 10**6-digit number is slow.
+        text = (
+            str(value) if value.bit_length() < 256 else f"an integer of {value.bit_length()} bits"
+        )
+    elif isinstance(value, dict | list):
+        text = f"{type(value).__name__} of {len(value)}"
+    else:
+        text = type(value).__name__
+    text = safe_text(text)
     return text if len(text) <= _GOT_MAX else text[: _GOT_MAX - 1] + "…"
 
 
@@ -115,6 +156,16 @@ def _routing(message: Message) -> tuple[str | None, str | None, str | None, list
     kind: str | None
     if message.topic is not None:
         parts = message.topic.split("/")
+        version = parts[1] if len(parts) > 1 and parts[0] == _PREFIX[0] else ""
+        if version != _PREFIX[1] and _VERSION_RE.match(version):
+            expected = f"{TOPIC_PREFIX}/..."
+            return (
+                None,
+                None,
+                None,
+                [Problem("topic", "unsupported_version", expected, _got(message.topic))],
+                "unsupported_version",
+            )
         if len(parts) != 5 or parts[:2] != _PREFIX:
             expected = f"{TOPIC_PREFIX}/{{contractor_id}}/{{unit_id}}/{{kind}}"
             return (
@@ -158,10 +209,10 @@ def _problems(exc: ValidationError) -> tuple[str, list[Problem]]:
     if errors and errors[0]["type"] == "json_invalid":
         return "malformed_json", [Problem("payload", "malformed_json", "JSON", errors[0]["msg"])]
     problems = []
-    for err in errors:
-        loc = ".".join(str(part) for part in err["loc"]) or "payload"
+    for err in errors[:20]:
+        loc = safe_text(".".join(str(part)[:_GOT_MAX] for part in err["loc"])) or "payload"
         got = None if err["type"] == "missing" else _got(err.get("input"))
-        problems.append(Problem(loc, err["type"], err["msg"], got))
+        problems.append(Problem(loc, err["type"], safe_text(err["msg"]), got))
     return "schema_violation", problems
 
 
@@ -169,13 +220,53 @@ def _event_id_of(raw: bytes) -> UUID | None:
     """The event_id of a rejected payload, when one can be read, so dead letters can be traced."""
     try:
         value = orjson.loads(raw)
-        return UUID(value["event_id"]) if isinstance(value, dict) else None
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+    except orjson.JSONDecodeError:
+        return None
+    event_id = value.get("event_id") if isinstance(value, dict) else None
+    if not isinstance(event_id, str) or len(event_id) > 64:
+        return None
+    try:
+        return UUID(event_id)
+    except ValueError:
         return None
 
 
+def content_hash(kind: str, row: tuple[Any, ...]) -> bytes:
+    """A digest of what an event says, so a re-delivery can be told from a conflicting version."""
+    canonical = [
+        v.astimezone(UTC).isoformat() if isinstance(v, datetime) else getattr(v, "obj", v)
+        for v in row
+    ]
+    return hashlib.sha256(kind.encode() + orjson.dumps(canonical, default=str)).digest()[:16]
+
+
 def decode(message: Message, limits: Limits, now: datetime) -> Decoded:
-    """Check one message; ``now`` (aware) bounds how far in the future an event may be."""
+    """Check one message; ``now`` (aware) bounds how far in the future an event may be.
+
+    Never raises: an unexpected exception becomes an ``internal_error`` rejection.
+    """
+    try:
+        return _decode(message, limits, now)
+    except Exception as exc:
+        out = Decoded(message)
+        out.contractor_id, out.unit_id, out.kind = _safe_routing(message)
+        problem = Problem(
+            "payload", "internal_error", "a message liftwatch can check", type(exc).__name__
+        )
+        return out.reject("internal_error", [problem])
+
+
+def _safe_routing(message: Message) -> tuple[str | None, str | None, str | None]:
+    """Contractor, unit and kind as far as they can be told, for an internal_error dead letter."""
+    if message.topic is None:
+        return message.contractor_id, message.unit_id, message.kind
+    parts = message.topic.split("/")
+    if len(parts) == 5 and parts[:2] == _PREFIX:
+        return parts[2], parts[3], parts[4]
+    return None, None, None
+
+
+def _decode(message: Message, limits: Limits, now: datetime) -> Decoded:
     out = Decoded(message)
     if len(message.raw) > limits.max_payload_bytes:
         size = Problem(
@@ -210,6 +301,8 @@ def decode(message: Message, limits: Limits, now: datetime) -> Decoded:
             [Problem("occurred_at", "future_timestamp", expected, payload.occurred_at.isoformat())],
         )
     out.row = ROW_BUILDERS[out.kind](payload, out.unit_id, out.contractor_id)
+    out.content_hash = content_hash(out.kind, out.row)
+    out.row += (out.content_hash,)
     return out
 
 
@@ -253,10 +346,10 @@ ROW_BUILDERS = {
     "maintenance": _maintenance_row,
     "status": _status_row,
 }
-# Each kind's table and the columns of its rows, in ROW_BUILDERS order.
+# Each kind's table and the columns of its rows, in ROW_BUILDERS order, then the content hash.
 TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "fault": ("fault_event", ("event_id", "unit_id", "contractor_id", "occurred_at", "code", "cause", "severity", "entrapment", "passengers_trapped", "ended_at", "floor", "description")),
-    "inspection": ("inspection_event", ("event_id", "unit_id", "contractor_id", "occurred_at", "inspection_body", "result", "reinspection", "defects", "rectification_items", "certificate_expiry", "report_no")),
-    "maintenance": ("maintenance_event", ("event_id", "unit_id", "contractor_id", "occurred_at", "visit_type", "parts", "duration_minutes", "technician", "notes")),
-    "status": ("status_sample", ("event_id", "unit_id", "contractor_id", "occurred_at", "online", "in_service", "trips", "door_cycles", "running_hours")),
+    "fault": ("fault_event", ("event_id", "unit_id", "contractor_id", "occurred_at", "code", "cause", "severity", "entrapment", "passengers_trapped", "ended_at", "floor", "description", "content_hash")),
+    "inspection": ("inspection_event", ("event_id", "unit_id", "contractor_id", "occurred_at", "inspection_body", "result", "reinspection", "defects", "rectification_items", "certificate_expiry", "report_no", "content_hash")),
+    "maintenance": ("maintenance_event", ("event_id", "unit_id", "contractor_id", "occurred_at", "visit_type", "parts", "duration_minutes", "technician", "notes", "content_hash")),
+    "status": ("status_sample", ("event_id", "unit_id", "contractor_id", "occurred_at", "online", "in_service", "trips", "door_cycles", "running_hours", "content_hash")),
 }  # fmt: skip

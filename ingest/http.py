@@ -5,10 +5,15 @@ sends on a contractor's behalf) next to the payload fields of that kind. The rou
 taken out and the rest is checked exactly like an MQTT payload; rejected items are dead-lettered
 (source ``http``) with the bytes of their payload. A body that is neither a JSON array nor NDJSON
 is refused as a whole (``Invalid``), since no item in it can be told apart.
+
+JSON that orjson refuses but Python's parser reads (integers beyond 64 bits, lone surrogates,
+``NaN``) is read item by item all the same, so the item at fault gets its own outcome and the
+others are not refused with it.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,48 +30,98 @@ ROUTING = ("kind", "unit_id", "contractor_id")
 MAX_ITEMS = 10000
 
 
-def _split(body: bytes) -> list[Any]:
-    """Items of a JSON array, or lines of NDJSON (a line that is not JSON stays as bytes)."""
+class _Lenient:
+    """Values read by Python's parser: written back with it, so Infinity stays Infinity."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _loads(raw: bytes) -> Any:
+    """orjson's reading, else Python's more lenient one; ValueError if neither reads it."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        # Python's parser also reads what the contract refuses later, with a reason per item.
+        return _Lenient(json.loads(raw.decode("utf-8", "surrogatepass")))
+
+
+def _dumps(value: Any, lenient: bool = False) -> bytes:
+    """Bytes of an item's payload as the decoder reads them, whatever the item holds."""
+    if not lenient:
+        try:
+            return orjson.dumps(value)
+        except TypeError:
+            pass
+    # Escaped ASCII keeps lone surrogates, huge integers and non-finite numbers for the decoder
+    # to name (orjson would write Infinity as null).
+    return json.dumps(value).encode()
+
+
+def _split(body: bytes) -> list[tuple[Any, bool]]:
+    """Items of a JSON array, or lines of NDJSON (a line that is not JSON stays as bytes), each
+    with whether only the lenient parser could read it."""
     text = body.lstrip()
     if text.startswith(b"["):
         try:
-            items = orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
+            items = _loads(text)
+        except (ValueError, RecursionError) as exc:
             raise Invalid(
                 f"the body starts like a JSON array but is not valid JSON: {exc}"
             ) from exc
+        lenient = isinstance(items, _Lenient)
+        items = items.value if lenient else items
         if not isinstance(items, list):
             raise Invalid("the body must be a JSON array of events or NDJSON, one event per line")
-        return items
-    out: list[Any] = []
+        return [(item, lenient) for item in items]
+    out: list[tuple[Any, bool]] = []
     for line in body.splitlines():
         if not line.strip():
             continue
         try:
-            out.append(orjson.loads(line))
-        except orjson.JSONDecodeError:
-            out.append(line)
+            item = _loads(line)
+        except (ValueError, RecursionError):
+            out.append((line, False))
+            continue
+        lenient = isinstance(item, _Lenient)
+        out.append((item.value if lenient else item, lenient))
     return out
 
 
 def _text(value: Any) -> str | None:
-    return value if value is None or isinstance(value, str) else orjson.dumps(value).decode()
+    return value if value is None or isinstance(value, str) else _dumps(value).decode()
 
 
-def _item(value: Any, caller: str | None, limits: Any, now: datetime) -> Decoded:
+def check_item(
+    value: Any, caller: str | None, limits: Any, now: datetime, *, lenient: bool = False
+) -> Decoded:
+    """One item's verdict; never raises (an unforeseen failure is an internal_error)."""
+    try:
+        return _check_item(value, caller, limits, now, lenient)
+    except Exception as exc:
+        message = Message(None, caller, None, None, repr(value)[:65536].encode("utf-8", "replace"))
+        problem = Problem(
+            "item", "internal_error", "an item liftwatch can check", type(exc).__name__
+        )
+        return Decoded(message, contractor_id=caller).reject("internal_error", [problem])
+
+
+def _check_item(
+    value: Any, caller: str | None, limits: Any, now: datetime, lenient: bool
+) -> Decoded:
     if isinstance(value, bytes):
         message = Message(None, caller, None, None, value)
         problem = Problem("payload", "malformed_json", "one JSON object per line", repr(value[:80]))
         return Decoded(message, contractor_id=caller).reject("malformed_json", [problem])
     if not isinstance(value, dict):
-        message = Message(None, caller, None, None, orjson.dumps(value))
+        message = Message(None, caller, None, None, _dumps(value, lenient))
         problem = Problem("item", "schema_violation", "an object", type(value).__name__)
         return Decoded(message, contractor_id=caller).reject("schema_violation", [problem])
     fields = dict(value)
     # Routing fields of the wrong type become text so they are reported (and dead-lettered) as sent.
     kind, unit, named = (_text(fields.pop(k, None)) for k in ROUTING)
     contractor = named if caller is None else caller
-    message = Message(None, contractor, unit, kind, orjson.dumps(fields))
+    message = Message(None, contractor, unit, kind, _dumps(fields, lenient))
     if caller is not None and named is not None and named != caller:
         problem = Problem(
             "contractor_id", "not_maintainer", f"{caller!r} (the caller) or absent", repr(named)
@@ -93,5 +148,7 @@ def ingest_http_batch(
         raise Invalid(f"at most {max_items} events per request, got {len(items)}")
     limits = limits_from(get_settings())
     now = datetime.now(UTC)
-    decoded = [_item(value, contractor_id, limits, now) for value in items]
+    decoded = [
+        check_item(value, contractor_id, limits, now, lenient=lenient) for value, lenient in items
+    ]
     return write_batch(conn, decoded, source="http", register=register or RegisterCache())

@@ -18,7 +18,7 @@ import psycopg
 from core.errors import Problem
 from core.settings import Settings, get_settings
 from ingest.authorize import RegisterCache
-from ingest.decode import Decoded, Limits, Message, decode
+from ingest.decode import Decoded, Limits, Message, decode, safe_text
 from ingest.store import store_dead_letters, store_rows
 
 Source = Literal["mqtt", "http", "file"]
@@ -85,26 +85,46 @@ class IngestResult:
 
 def limits_from(settings: Settings) -> Limits:
     """The decoding limits the settings ask for."""
-    return Limits(settings.ingest_max_payload_bytes, timedelta(seconds=settings.ingest_future_skew))
+    return Limits(
+        settings.ingest_max_payload_bytes,
+        timedelta(seconds=settings.ingest_future_skew),
+        settings.ingest_dead_letter_keep_bytes,
+    )
+
+
+_CONFLICT = Problem(
+    "event_id",
+    "conflict",
+    "the same content as the event already stored with this event_id and occurred_at",
+    "a different version; send a new event_id for a new event",
+)
 
 
 def _store_kind(
     conn: psycopg.Connection[Any], kind: str, items: list[Decoded], *, keys: bool
 ) -> tuple[int, set[Any]]:
-    """Store rows of one kind; rows PostgreSQL refuses are rejected one by one, not the batch."""
+    """Store rows of one kind; rows PostgreSQL refuses are rejected one by one, not the batch.
+
+    Items that conflict with a stored version are rejected in place as ``conflict``.
+    """
     try:
         with conn.transaction():
-            return store_rows(conn, kind, items, keys=keys)
+            count, new, conflicts = store_rows(conn, kind, items, keys=keys)
+        for n in conflicts:
+            items[n].reject("conflict", [_CONFLICT])
+        return count, new
     except (psycopg.DataError, psycopg.IntegrityError):
         pass
     count, new = 0, set[Any]()
     for item in items:
         try:
             with conn.transaction():
-                n, stored = store_rows(conn, kind, [item], keys=keys)
+                n, stored, conflicts = store_rows(conn, kind, [item], keys=keys)
             count, new = count + n, new | stored
+            if conflicts:
+                item.reject("conflict", [_CONFLICT])
         except (psycopg.DataError, psycopg.IntegrityError) as exc:
-            refused = exc.diag.message_primary or str(exc)
+            refused = safe_text(exc.diag.message_primary or str(exc))
             item.reject(
                 "schema_violation",
                 [Problem("payload", "refused", "values PostgreSQL accepts", refused)],
@@ -120,6 +140,7 @@ def write_batch(
     register: RegisterCache,
     dead_letters: bool = True,
     keep_items: bool = True,
+    limits: Limits | None = None,
 ) -> IngestResult:
     """Authorize decoded items and store them (or their dead letters) in one transaction.
 
@@ -146,7 +167,8 @@ def write_batch(
                 new.discard(key)
         rejected = [item for item in items if not item.accepted]
         if rejected and dead_letters:
-            store_dead_letters(conn, rejected, source=source)
+            limits = limits or limits_from(get_settings())
+            store_dead_letters(conn, rejected, source=source, limits=limits)
     for item in rejected:
         result.rejected[item.reason or ""] += 1
     for n, (item, outcome) in enumerate(zip(items, outcomes, strict=True) if keep_items else ()):
@@ -173,5 +195,10 @@ def ingest_messages(
     now = datetime.now(UTC)
     items = [decode(m, limits, now) for m in messages]
     return write_batch(
-        conn, items, source=source, register=register or RegisterCache(), dead_letters=dead_letters
+        conn,
+        items,
+        source=source,
+        register=register or RegisterCache(),
+        dead_letters=dead_letters,
+        limits=limits,
     )

@@ -9,6 +9,12 @@ primary key absorbs and the metrics count.
 
 Acknowledgements belong to one connection: after a reconnect, messages of the old connection are
 still stored but not acknowledged (the broker re-delivers them and they count as duplicates).
+
+A watchdog in the main thread exits the process (non-zero, after logging why) as soon as paho's
+network thread or the writer thread has died, rather than staying alive and doing nothing: a
+supervisor restarts it, and since decoding never raises, the same message cannot kill it again.
+Refused credentials or a refused subscription also end the worker with a message saying what to
+fix, since retrying cannot help.
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 import psycopg
@@ -34,12 +39,13 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from prometheus_client import start_http_server
 
 from core import migrate
+from core.broker import configure_client, parse_broker_url, redact
 from core.db import APP_NAME
 from core.errors import ConfigError
 from core.settings import Settings
 from ingest import metrics
 from ingest.authorize import RegisterCache
-from ingest.decode import Decoded, Message, decode
+from ingest.decode import Decoded, Message, decode, safe_text
 from ingest.mqttclient import FastClient
 from ingest.pipeline import IngestResult, limits_from, write_batch
 
@@ -47,6 +53,11 @@ log = logging.getLogger(__name__)
 
 _DB_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
 _SUMMARY_EVERY = 10.0
+_UNREACHABLE_EVERY = 10.0
+_WATCH_EVERY = 0.2
+# CONNACK reasons that retrying cannot fix: bad user name or password, not authorized, banned,
+# bad authentication method (MQTT 5), and their MQTT 3.1.1 equivalents (4, 5).
+_CREDENTIALS_REFUSED = {0x86, 0x87, 0x8A, 0x8C, 4, 5}
 
 
 @dataclass(slots=True)
@@ -61,11 +72,9 @@ class Pending:
 
 
 def broker_address(url: str) -> tuple[str, int]:
-    """Host and port of an ``mqtt://host:port`` URL."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-        raise ConfigError(f"broker URL must look like mqtt://host:1883, got {url!r}")
-    return parts.hostname, parts.port or 1883
+    """Host and port of an ``mqtt[s]://[user:password@]host:port`` URL."""
+    address = parse_broker_url(url)
+    return address.host, address.port
 
 
 def subscription(settings: Settings) -> str:
@@ -81,7 +90,9 @@ class Worker:
     def __init__(self, settings: Settings, *, database_url: str, broker_url: str) -> None:
         self.settings = settings
         self.database_url = database_url
-        self.host, self.port = broker_address(broker_url)
+        self.broker_url = redact(broker_url)
+        self.address = parse_broker_url(broker_url)
+        self.host, self.port = self.address.host, self.address.port
         self.limits = limits_from(settings)
         self.register = RegisterCache(ttl=settings.ingest_register_refresh)
         # deque appends and pops are atomic: paho's thread appends, the writer pops.
@@ -91,6 +102,8 @@ class Worker:
         self.generation = 0
         self.stopping = threading.Event()
         self.failed = False
+        self.crash: str | None = None
+        self._unreachable_logged = 0.0
         self._disconnected = threading.Event()
         self._conn: psycopg.Connection[Any] | None = None
         self._batch_started: float | None = None
@@ -110,17 +123,62 @@ class Worker:
             clean_session=None if v5 else False,
             manual_ack=True,
         )
-        client.reconnect_delay_set(min_delay=1, max_delay=s.ingest_reconnect_max_delay)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_subscribe = self._on_subscribe
-        client.on_message = self._on_message
+        configure_client(client, self.address, s.broker_ca_file)
+        # Small steps: after a broker restart the session is back within a second (the delay
+        # never grows past ingest_reconnect_max_delay, paho's float arithmetic takes fractions).
+        client.reconnect_delay_set(
+            min_delay=s.ingest_reconnect_min_delay,  # type: ignore[arg-type]
+            max_delay=s.ingest_reconnect_max_delay,  # type: ignore[arg-type]
+        )
+        client.on_connect = self._guard(self._on_connect)
+        client.on_connect_fail = self._guard(self._on_connect_fail)
+        client.on_disconnect = self._guard(self._on_disconnect)
+        client.on_subscribe = self._guard(self._on_subscribe)
+        client.on_message = self._guard(self._on_message)
         return client
+
+    def _guard(self, callback: Any) -> Any:
+        """The callback, noting why paho's thread is about to die if it raises."""
+
+        def guarded(*args: Any) -> None:
+            try:
+                callback(*args)
+            except BaseException as exc:
+                self.crash = f"{callback.__name__} raised {type(exc).__name__}: {exc}"
+                raise
+
+        guarded.__name__ = callback.__name__
+        return guarded
+
+    def _fatal(self, why: str) -> None:
+        """Stop for a reason restarting cannot cure; the log says what to change."""
+        log.error("%s", why)
+        self.failed = True
+        self.stopping.set()
+
+    def _on_connect_fail(self, _c: mqtt.Client, _u: Any) -> None:
+        metrics.CONNECTED.set(0)
+        now = time.monotonic()
+        if now - self._unreachable_logged >= _UNREACHABLE_EVERY:
+            self._unreachable_logged = now
+            log.warning(
+                "the MQTT broker at %s is unreachable; retrying every %gs (nothing is lost: "
+                "producers' messages wait in the broker)",
+                self.broker_url, self.settings.ingest_reconnect_max_delay,
+            )  # fmt: skip
 
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
-            log.error("broker refused the connection: %s", reason)
+            if reason.value in _CREDENTIALS_REFUSED:
+                self._fatal(
+                    f"the broker at {self.broker_url} refused the worker's credentials ({reason}); "
+                    "set LIFTWATCH_BROKER_URL=mqtt://USER:PASSWORD@host:port with the credentials "
+                    "`liftwatch broker add-worker` printed"
+                )
+            else:
+                log.error("broker refused the connection: %s", reason)
             return
+        self._unreachable_logged = 0.0
         self.generation += 1
         metrics.CONNECTED.set(1)
         topic = subscription(self.settings)
@@ -136,7 +194,11 @@ class Worker:
     def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, codes: list[Any], _p: Any) -> None:
         for code in codes:
             if code.is_failure:
-                log.error("subscription refused by the broker: %s", code)
+                self._fatal(
+                    f"the broker refused the subscription to {subscription(self.settings)} "
+                    f"({code}); give the worker's broker user the right to subscribe to it "
+                    "(`liftwatch broker add-worker`)"
+                )
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         metrics.CONNECTED.set(0)
@@ -148,9 +210,19 @@ class Worker:
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         if self.stopping.is_set():
             return  # not acknowledged: the broker keeps it for the next session
-        decoded = decode(
-            Message(msg.topic, None, None, None, bytes(msg.payload)), self.limits, datetime.now(UTC)
+        self._enqueue(self._decode(msg), msg)
+
+    def _decode(self, msg: mqtt.MQTTMessage) -> Decoded:
+        """The verdict on one message; never raises (see ``ingest.decode``)."""
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:
+            topic = safe_text(msg._topic.decode("utf-8", "backslashreplace"))
+        return decode(
+            Message(topic, None, None, None, bytes(msg.payload)), self.limits, datetime.now(UTC)
         )
+
+    def _enqueue(self, decoded: Decoded, msg: mqtt.MQTTMessage) -> None:
         # Backpressure: pausing here stops paho reading from the socket. With Receive Maximum at or
         # below the queue size the broker's flow control stops first and this never waits.
         while len(self.queue) >= self.queue_size and not self.stopping.is_set():
@@ -317,15 +389,7 @@ class Worker:
             signal.signal(signal.SIGTERM, self._signal)
             signal.signal(signal.SIGINT, self._signal)
         self._prepare_database()
-        if self.settings.ingest_metrics_port:
-            try:
-                start_http_server(self.settings.ingest_metrics_port)
-            except OSError as exc:
-                raise ConfigError(
-                    f"cannot serve metrics on port {self.settings.ingest_metrics_port} ({exc}); "
-                    "set LIFTWATCH_INGEST_METRICS_PORT to a free port, or 0"
-                ) from exc
-            log.info("metrics on http://0.0.0.0:%d/metrics", self.settings.ingest_metrics_port)
+        self.serve_metrics()
         writer = threading.Thread(target=self._writer, name="ingest-writer", daemon=True)
         writer.start()
         session: dict[str, Any] = {}
@@ -335,17 +399,43 @@ class Worker:
             self.host, self.port, keepalive=self.settings.ingest_keepalive, **session
         )
         self.client.loop_start()
+        network = self.client._thread
         try:
-            self.stopping.wait()
+            while not self.stopping.wait(_WATCH_EVERY):
+                self._watch(network, writer)
             writer.join()
         finally:
-            # Let the network thread send the last acknowledgements before it stops.
-            self.client.disconnect()
-            self._disconnected.wait(timeout=5)
-            self.client.loop_stop()
+            if network is not None and network.is_alive():
+                # Let the network thread send the last acknowledgements before it stops.
+                self.client.disconnect()
+                self._disconnected.wait(timeout=5)
+                self.client.loop_stop()
             self._drop_connection()
         log.info("ingest worker stopped")
         return 1 if self.failed else 0
+
+    def _watch(self, network: threading.Thread | None, writer: threading.Thread) -> None:
+        """Stop at once, failed, when a thread the worker needs has died."""
+        if network is not None and not network.is_alive():
+            why = self.crash or "no exception recorded"
+            self._fatal(f"the MQTT network thread died ({why}); exiting for a restart")
+        elif not writer.is_alive():
+            self._fatal("the writer thread died; exiting for a restart")
+
+    def serve_metrics(self) -> Any:
+        """Start the /metrics endpoint on the configured host and port (None when off)."""
+        s = self.settings
+        if not s.ingest_metrics_port:
+            return None
+        try:
+            server, _thread = start_http_server(s.ingest_metrics_port, addr=s.ingest_metrics_host)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot serve metrics on {s.ingest_metrics_host}:{s.ingest_metrics_port} ({exc}); "
+                "set LIFTWATCH_INGEST_METRICS_PORT to a free port, or 0"
+            ) from exc
+        log.info("metrics on http://%s:%d/metrics", s.ingest_metrics_host, s.ingest_metrics_port)
+        return server
 
     def _signal(self, signum: int, _frame: FrameType | None) -> None:
         log.info("received %s: flushing, committing and acknowledging", signal.Signals(signum).name)

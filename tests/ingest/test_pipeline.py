@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
@@ -43,6 +44,9 @@ def test_every_message_is_stored_once_or_dead_lettered_with_its_reason(
             "liftwatch/v1/C1/U1/door", None, None, None, orjson.dumps(payload("fault"))
         ),
         "bad_topic": Message(
+            "liftwatch/v1/C1/U1", None, None, None, orjson.dumps(payload("fault"))
+        ),
+        "unsupported_version": Message(
             "liftwatch/v2/C1/U1/fault", None, None, None, orjson.dumps(payload("fault"))
         ),
         "unknown_unit": message("C1", "U9", "fault", payload("fault")),
@@ -71,13 +75,45 @@ def test_every_message_is_stored_once_or_dead_lettered_with_its_reason(
     ).fetchone()
     assert counts == {"f": 1, "i": 1, "m": 1, "s": 3}
     letters = conn.execute(
-        "SELECT reason, topic, payload, detail FROM dead_letter ORDER BY dead_letter_id"
+        "SELECT reason, topic, payload, payload_size, payload_sha256, detail FROM dead_letter"
+        " ORDER BY dead_letter_id"
     ).fetchall()
     assert [r["reason"] for r in letters] == list(bad)
     for row, sent in zip(letters, bad.values(), strict=True):
-        assert bytes(row["payload"]) == sent.raw
+        if row["reason"] == "oversized":
+            # Only the head of an oversized payload is kept, with the size and digest of the whole.
+            assert bytes(row["payload"]) == sent.raw[:4096]
+            assert row["payload_size"] == len(sent.raw)
+            assert bytes(row["payload_sha256"]) == hashlib.sha256(sent.raw).digest()
+        else:
+            assert bytes(row["payload"]) == sent.raw
+            assert row["payload_size"] is None
         assert row["topic"] == sent.topic
         assert row["detail"]
+
+
+def test_a_second_version_of_an_event_is_a_conflict_and_a_resend_a_duplicate(
+    conn: psycopg.Connection[Any],
+) -> None:
+    _register(conn)
+    first = payload("fault", entrapment=False)
+    second = first | {"entrapment": True, "passengers_trapped": 1}
+    same_instant = first | {"occurred_at": T0.astimezone(timezone(timedelta(hours=8))).isoformat()}
+    other_time = first | {"occurred_at": later(5).isoformat()}
+    result = ingest_messages(
+        conn,
+        [message("C1", "U1", "fault", body) for body in (first, second, same_instant, other_time)],
+        source="mqtt",
+    )
+    assert [(i.outcome, i.reason) for i in result.items] == [
+        ("stored", None), ("rejected", "conflict"), ("duplicate", None), ("stored", None),
+    ]  # fmt: skip
+    again = ingest_messages(conn, [message("C1", "U1", "fault", second)], source="mqtt")
+    assert [(i.outcome, i.reason) for i in again.items] == [("rejected", "conflict")]
+    assert again.rejected == {"conflict": 1}
+    assert conn.execute("SELECT count(*) AS n FROM fault_event").fetchone() == {"n": 2}
+    reasons = conn.execute("SELECT reason FROM dead_letter").fetchall()
+    assert reasons == [{"reason": "conflict"}, {"reason": "conflict"}]
 
 
 def test_schema_violations_name_field_expectation_and_value(conn: psycopg.Connection[Any]) -> None:
