@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv demo test test-slow test-all lint format bench docs clean
+.PHONY: help venv demo test test-slow test-all fuzz lint format bench docs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,11 @@ test-slow: $(STAMP)  ## the slow suites only
 
 test-all: $(STAMP)  ## every suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+FUZZ_SECONDS ?= 600
+
+fuzz: $(STAMP)  ## the ingestion decoder's property tests for FUZZ_SECONDS (600), not in make test
+	$(BIN)/python -m tests.ingest.fuzz --seconds $(FUZZ_SECONDS)
 
 lint: $(STAMP)  ## ruff (format check + lint) and mypy
 	$(BIN)/ruff format --check .

@@ -1,7 +1,9 @@
 """Dead letters (rejected messages) as each role may see them.
 
 A contractor sees the messages it sent (by the contractor named in the topic or token), a bureau or
-street office those about units in its scope, an admin all of them.
+street office those about units in its scope, an admin all of them. A page holds at most ``limit``
+dead letters and at most ``max_bytes`` of payload (always at least one), so a list of large
+payloads cannot exhaust the API's memory.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ Conn = psycopg.Connection[dict[str, Any]]
 
 _SELECT = (
     "SELECT d.dead_letter_id, d.received_at, d.source, d.topic, d.contractor_id, d.unit_id, d.kind,"
-    " d.event_id, d.reason, d.detail, d.payload, d.replayed_at, d.replay_outcome FROM dead_letter d"
+    " d.event_id, d.reason, d.detail, d.payload, d.payload_size, d.payload_sha256, d.replayed_at,"
+    " d.replay_outcome FROM dead_letter d"
 )
+_SIZES = "SELECT d.dead_letter_id, octet_length(d.payload) AS kept FROM dead_letter d"
 
 
 def _condition(scope: Scope) -> sql.Composable:
@@ -35,11 +39,18 @@ def _condition(scope: Scope) -> sql.Composable:
 
 def _shape(row: dict[str, Any]) -> dict[str, Any]:
     payload = bytes(row.pop("payload"))
-    row["payload_size"] = len(payload)
-    try:
-        row["payload_text"] = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        row["payload_text"] = None
+    digest = row.pop("payload_sha256")
+    row["payload_truncated"] = row["payload_size"] is not None
+    row["payload_size"] = row["payload_size"] or len(payload)
+    row["payload_sha256"] = bytes(digest).hex() if digest is not None else None
+    row["payload_text"] = None
+    # A truncated payload may end inside a character: up to 3 bytes of it are left out of the text.
+    for cut in range(4 if row["payload_truncated"] else 1):
+        try:
+            row["payload_text"] = payload[: len(payload) - cut].decode("utf-8")
+            break
+        except UnicodeDecodeError:
+            continue
     row["payload_hex"] = payload[:4096].hex() if row["payload_text"] is None else None
     return row
 
@@ -54,13 +65,16 @@ def list_dead_letters(
     until: datetime | None,
     cursor: str | None,
     limit: int,
+    max_bytes: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Dead letters in the scope, newest first, after the cursor (a dead_letter_id)."""
+    """Dead letters in the scope, newest first, after the cursor (a dead_letter_id), at most
+    ``limit`` of them and ``max_bytes`` of payload."""
     after: int | None = None
     if cursor is not None:
         if not cursor.isdigit() or len(cursor) > 18:
             raise Invalid("cursor is not one this API returned", field="cursor")
         after = int(cursor)
+    # Sizes first (octet_length reads no payload), then the payloads of the page only.
     query = sql.SQL(
         "{select} WHERE {cond}"
         " AND (%(reason)s::text IS NULL OR d.reason = %(reason)s)"
@@ -69,8 +83,8 @@ def list_dead_letters(
         " AND (%(until)s::timestamptz IS NULL OR d.received_at < %(until)s)"
         " AND (%(after)s::bigint IS NULL OR d.dead_letter_id < %(after)s)"
         " ORDER BY d.dead_letter_id DESC LIMIT %(n)s"
-    ).format(select=sql.SQL(_SELECT), cond=_condition(scope))
-    rows = conn.execute(
+    ).format(select=sql.SQL(_SIZES), cond=_condition(scope))
+    sizes = conn.execute(
         query,
         {
             "reason": reason,
@@ -81,9 +95,22 @@ def list_dead_letters(
             "n": limit + 1,
         },
     ).fetchall()
-    more = len(rows) > limit
-    rows = [_shape(r) for r in rows[:limit]]
-    return rows, (str(rows[-1]["dead_letter_id"]) if more and rows else None)
+    page: list[int] = []
+    total = 0
+    for row in sizes[:limit]:
+        total += row["kept"]
+        if page and total > max_bytes:
+            break
+        page.append(row["dead_letter_id"])
+    more = len(sizes) > len(page)
+    rows = conn.execute(
+        sql.SQL("{select} WHERE d.dead_letter_id = ANY(%s) ORDER BY d.dead_letter_id DESC").format(
+            select=sql.SQL(_SELECT)
+        ),
+        (page,),
+    ).fetchall()
+    shaped = [_shape(r) for r in rows]
+    return shaped, (str(page[-1]) if more and page else None)
 
 
 def get_dead_letter(conn: Conn, *, scope: Scope, dead_letter_id: int) -> dict[str, Any]:

@@ -28,8 +28,17 @@ class DeadLetter(BaseModel):
     event_id: UUID | None = None
     reason: str = Field(examples=["unknown_unit"])
     detail: str
-    payload_size: int = Field(description="Size of the raw payload in bytes.")
-    payload_text: str | None = Field(default=None, description="The payload, when it is UTF-8.")
+    payload_size: int = Field(description="Size of the raw payload as it came, in bytes.")
+    payload_truncated: bool = Field(
+        default=False,
+        description="Only the first bytes of an oversized payload were kept (see payload_sha256).",
+    )
+    payload_sha256: str | None = Field(
+        default=None, description="SHA-256 (hex) of the whole payload, when it was truncated."
+    )
+    payload_text: str | None = Field(
+        default=None, description="The payload kept, when it is UTF-8."
+    )
     payload_hex: str | None = Field(default=None, description="First 4 KiB as hex, when not UTF-8.")
     replayed_at: datetime | None = None
     replay_outcome: str | None = None
@@ -49,9 +58,17 @@ def list_dead_letters(
     since: Annotated[datetime | None, Query(alias="from")] = None,
     until: Annotated[datetime | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    max_bytes: Annotated[
+        int,
+        Query(
+            ge=1024,
+            le=16 * 1024 * 1024,
+            description="Stop the page before its payloads pass this many bytes (one at least).",
+        ),
+    ] = 4 * 1024 * 1024,
     cursor: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Any:
-    """Newest first; page with `cursor`."""
+    """Newest first; page with `cursor`. A page ends at `limit` items or `max_bytes` of payload."""
     rows, nxt = q.list_dead_letters(
         conn,
         scope=scope,
@@ -61,6 +78,7 @@ def list_dead_letters(
         until=until,
         cursor=cursor,
         limit=limit,
+        max_bytes=max_bytes,
     )
     return {"items": rows, "next_cursor": nxt}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,10 @@ FIELDS = st.sampled_from(
 )  # fmt: skip
 
 
+# Verdicts seen, by reason ("stored" for accepted): make fuzz reports them.
+VERDICTS: Counter[str] = Counter()
+
+
 def _dumps(value: Any) -> bytes:
     # Python's encoder writes what orjson refuses: huge integers, NaN, lone surrogates (escaped).
     return json.dumps(value).encode()
@@ -92,6 +97,7 @@ def mutated(draw: st.DrawFn) -> tuple[str, bytes]:
 def check_total(item: Decoded) -> None:
     """Stored, or a dead letter PostgreSQL will take, with a known reason."""
     assert item.accepted or item.reason in REASONS, item.reason
+    VERDICTS[item.reason or "stored"] += 1
     if item.accepted:
         assert item.row is not None and item.content_hash is not None
         return
