@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "contract",
     "simulate",
     "ingest",
+    "broker",
     "score",
     "auth",
     "api",
