@@ -18,12 +18,13 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
+from core.broker import configure_client, parse_broker_url, redact
 from core.errors import ConfigError, LiftwatchError
+from core.settings import get_settings
 from simulators import faults
 from simulators.faults import DUPLICATE, FaultPlan, InjectionCounts, Message
 from simulators.model import SimEvent
@@ -154,19 +155,11 @@ def _paced(messages: Iterator[Message], speed: float | None) -> Iterator[Message
         yield message
 
 
-def parse_broker_url(url: str) -> tuple[str, int, str | None, str | None]:
-    """Host, port, user and password of an mqtt://[user[:password]@]host[:port] URL."""
-    parts = urlsplit(url if "://" in url else f"mqtt://{url}")
-    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-        raise ConfigError(f"broker URL {url!r}: expected mqtt://host:port")
-    return parts.hostname, parts.port or 1883, parts.username, parts.password
-
-
 class _Publisher:
     """One paho client with a bounded window of unacknowledged messages."""
 
     def __init__(self, broker_url: str, client_id: str, max_inflight: int) -> None:
-        host, port, user, password = parse_broker_url(broker_url)
+        address = parse_broker_url(broker_url)
         self.window = threading.BoundedSemaphore(max_inflight)
         self.lock = threading.Condition()
         self.published = 0
@@ -178,8 +171,8 @@ class _Publisher:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
         )
-        if user:
-            self.client.username_pw_set(user, password)
+        # Credentials and TLS (mqtts://, LIFTWATCH_BROKER_CA_FILE) as every liftwatch client.
+        configure_client(self.client, address, get_settings().broker_ca_file)
         # The semaphore is the window. paho's own in-flight limit stays off: with it on, every
         # acknowledgement scans all unacknowledged messages (quadratic in the window).
         self.client.max_inflight_messages_set(0)
@@ -188,13 +181,19 @@ class _Publisher:
         self.client.on_connect = self._on_connect
         self.client.on_publish = self._on_publish
         try:
-            self.client.connect(host, port, keepalive=30)
+            self.client.connect(address.host, address.port, keepalive=30)
         except OSError as exc:
-            raise ConfigError(f"cannot reach the MQTT broker at {broker_url}: {exc}") from exc
+            raise ConfigError(
+                f"cannot reach the MQTT broker at {redact(broker_url)}: {exc}"
+            ) from exc
         self.client.loop_start()
         if not self.connected.wait(15):
             self.client.loop_stop()
-            raise ConfigError(f"the MQTT broker at {broker_url} did not accept the connection")
+            raise ConfigError(
+                f"the MQTT broker at {redact(broker_url)} did not accept the connection "
+                "(for a broker with users: mqtt://CONTRACTOR:PASSWORD@host:port, made with "
+                "`liftwatch broker add-contractor`)"
+            )
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if not reason.is_failure:
