@@ -11,8 +11,11 @@ Phases, all on one private Mosquitto (deploy/mosquitto.conf limits) and one fres
      on a shared subscription; the drains sample the stored count every second, so a backlog of
      5,000,000 (``--backlog``) is a sustained run of about five minutes.
 The load generator is several publisher processes, each bounding its in-flight QoS 1 messages.
+The broker runs as deploy/mosquitto.conf ships it, with authentication and ACLs (the dynamic-security
+plugin): the generator logs in as contractor C1, the raw subscriber and the workers as a
+subscribe-only ingest user (``--no-auth`` for an anonymous broker).
 Prints figures, ratios and the machine. Usage: python benchmarks/ingest.py [--messages N]
-[--backlog N] [--phases ...].
+[--backlog N] [--phases ...] [--no-auth].
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core import migrate  # noqa: E402
+from ingest.brokerauth import DynSec  # noqa: E402
 from ingest.stats import scrape  # noqa: E402
 
 UNITS = 2000
@@ -57,6 +61,10 @@ RATE = 0.0  # offered load of the broker and end-to-end phases, messages a secon
 SAMPLE_EVERY = 0.5  # seconds between samples of the stored count
 LOGS = Path(tempfile.gettempdir())  # the workers' logs go to the run's own directory (set in main)
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
+# (user, password) of the producer (contractor C1) and of the consumers, when the broker has auth.
+PRODUCER: tuple[str, str] | None = None
+CONSUMER: tuple[str, str] | None = None
+ADMIN_PASSWORD = uuid.uuid4().hex
 
 
 def free_port() -> int:
@@ -65,10 +73,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_broker(workdir: Path, backlog: int) -> tuple[subprocess.Popen[bytes], int]:
-    """A private Mosquitto with deploy/mosquitto.conf's limits, its queue raised to hold ``backlog``."""
+def start_broker(workdir: Path, backlog: int, auth: bool) -> tuple[subprocess.Popen[bytes], int]:
+    """A private Mosquitto with deploy/mosquitto.conf's limits, its queue raised to hold ``backlog``;
+    with ``auth``, its dynamic-security plugin and anonymous access off, and users for the run."""
+    global PRODUCER, CONSUMER
     port = free_port()
     limits = []
+    security = ["allow_anonymous true"]
+    if auth:
+        config = workdir / "dynamic-security.json"
+        subprocess.run(
+            ["mosquitto_ctrl", "dynsec", "init", str(config), "admin", ADMIN_PASSWORD],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        plugin = next(
+            line for line in (ROOT / "deploy" / "mosquitto.conf").read_text().splitlines()
+            if line.startswith("plugin ")
+        )  # fmt: skip
+        security = ["allow_anonymous false", plugin, f"plugin_opt_config_file {config}"]
+        if os.geteuid() == 0:
+            security.append("user root")  # the plugin writes its file in the run's directory
     for line in (ROOT / "deploy" / "mosquitto.conf").read_text().splitlines():
         if line.startswith("max_queued_messages "):
             shipped = int(line.split()[1])
@@ -80,14 +104,43 @@ def start_broker(workdir: Path, backlog: int) -> tuple[subprocess.Popen[bytes], 
         if line.startswith(("max_", "persistent_client")):
             limits.append(line)
     conf = workdir / "mosquitto.conf"
-    conf.write_text(
-        "\n".join([f"listener {port} 127.0.0.1", "allow_anonymous true", *limits]) + "\n"
-    )
+    conf.write_text("\n".join([f"listener {port} 127.0.0.1", *security, *limits]) + "\n")
     with (workdir / "mosquitto.log").open("ab") as log:
         proc = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(conf)],
                                 stdout=log, stderr=log)  # fmt: skip
-    time.sleep(0.5)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(
+                    f"Mosquitto did not start; see {workdir}/mosquitto.log"
+                ) from None
+            time.sleep(0.05)
+    if auth:
+        with DynSec(f"mqtt://admin:{ADMIN_PASSWORD}@127.0.0.1:{port}") as dynsec:
+            PRODUCER = ("C1", dynsec.add_contractor("C1"))
+            CONSUMER = ("bench-ingest", dynsec.add_worker("bench-ingest"))
     return proc, port
+
+
+def _login(client: mqtt.Client) -> mqtt.Client:
+    """The consumers' credentials on a paho client, when the broker has auth."""
+    if CONSUMER:
+        client.username_pw_set(*CONSUMER)
+    return client
+
+
+def _consumer_url(port: int) -> str:
+    user = f"{CONSUMER[0]}:{CONSUMER[1]}@" if CONSUMER else ""
+    return f"mqtt://{user}127.0.0.1:{port}"
+
+
+def _string(value: str) -> bytes:
+    data = value.encode()
+    return len(data).to_bytes(2, "big") + data
 
 
 def messages_for(publisher: int, count: int, seed: int) -> Iterator[tuple[str, bytes]]:
@@ -166,9 +219,13 @@ def publisher(
     chunks = _publish_chunks(messages_for(publisher_id, count, seed))
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    client_id = f"bench-pub-{os.getpid()}".encode()
-    # CONNECT: protocol "MQTT" level 5, clean start, keepalive 0, no properties.
-    connect = b"\x00\x04MQTT\x05\x02\x00\x00\x00" + len(client_id).to_bytes(2, "big") + client_id
+    # CONNECT: protocol "MQTT" level 5, clean start (and user name and password with auth),
+    # keepalive 0, no properties.
+    flags = 0xC2 if PRODUCER else 0x02
+    connect = b"\x00\x04MQTT\x05" + bytes([flags]) + b"\x00\x00\x00"
+    connect += _string(f"bench-pub-{os.getpid()}")
+    if PRODUCER:
+        connect += _string(PRODUCER[0]) + _string(PRODUCER[1])
     sock.sendall(_packet(0x10, connect))
     connack = sock.recv(64)
     if len(connack) < 4 or connack[0] != 0x20 or connack[3] != 0:
@@ -295,7 +352,9 @@ def raw_broker(port: int, total: int, procs: int, inflight: int) -> float:
     got = [0]
     done_at = [0.0]
     expected = (total // procs) * procs  # what the publishers send between them
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw", protocol=mqtt.MQTTv5)
+    client = _login(
+        mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw", protocol=mqtt.MQTTv5)
+    )
 
     def on_message(_c: Any, _u: Any, _m: Any) -> None:
         got[0] += 1
@@ -336,8 +395,10 @@ def raw_drain(port: int, total: int, procs: int, inflight: int) -> float:
             done_at[0] = time.perf_counter()
 
     def session() -> mqtt.Client:
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id="bench-raw-drain", protocol=mqtt.MQTTv5
+        client = _login(
+            mqtt.Client(
+                CallbackAPIVersion.VERSION2, client_id="bench-raw-drain", protocol=mqtt.MQTTv5
+            )
         )
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 3600
@@ -367,7 +428,9 @@ def raw_drain(port: int, total: int, procs: int, inflight: int) -> float:
 
 def forget_session(port: int, client_id: str) -> None:
     """End a persistent session, so later phases' messages do not queue for it."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    client = _login(
+        mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    )
     client.connect("127.0.0.1", port, clean_start=True)
     client.loop_start()
     client.disconnect()
@@ -378,7 +441,7 @@ def worker_env(url: str, port: int, name: str, shared: bool) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         LIFTWATCH_DATABASE_URL=url,
-        LIFTWATCH_BROKER_URL=f"mqtt://127.0.0.1:{port}",
+        LIFTWATCH_BROKER_URL=_consumer_url(port),
         LIFTWATCH_INGEST_CLIENT_ID=f"bench-{name}",
         LIFTWATCH_INGEST_SESSION_EXPIRY="0",
         LIFTWATCH_INGEST_METRICS_PORT=str(free_port()),
@@ -613,6 +676,11 @@ def main() -> int:
     parser.add_argument(
         "--profile", type=Path, help="record the one-worker drain with py-spy (raw stacks)"
     )
+    parser.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="an anonymous broker instead of deploy/mosquitto.conf's users and ACLs",
+    )
     args = parser.parse_args()
     if args.inflight < CHUNK:
         parser.error(
@@ -634,7 +702,7 @@ def main() -> int:
     n, procs, inflight = args.messages, args.publishers, args.inflight
     backlog = args.backlog or n
     # Queued messages beyond the shipped limit would be dropped by the broker, not by liftwatch.
-    broker, port = start_broker(workdir, max(backlog, n))
+    broker, port = start_broker(workdir, max(backlog, n), auth=not args.no_auth)
     rates: dict[str, float] = {}
     try:
         migrate.upgrade(url)
@@ -643,7 +711,8 @@ def main() -> int:
         pace = f"offered at {RATE:,.0f}/s" if RATE else "as fast as the generator goes"
         print(
             f"load: {n:,} status messages per phase ({pace}), {procs} publisher processes, "
-            f"{inflight} in flight each, QoS 1"
+            f"{inflight} in flight each, QoS 1; broker "
+            + ("with users and ACLs (dynamic security)" if PRODUCER else "anonymous")
         )
         if any(p.startswith("drain") for p in phases):
             print(f"backlog for the liftwatch drain phases: {backlog:,} messages")
