@@ -118,8 +118,7 @@ class _Payload(BaseModel):
     # Lax here changes nothing for JSON (a UUID must come as a string either way) and lets
     # Python callers pass the same string.
     event_id: UUID = Field(
-        strict=False,
-        description="Producer-chosen UUID string; a re-delivery carries the same one."
+        strict=False, description="Producer-chosen UUID string; a re-delivery carries the same one."
     )
     occurred_at: Timestamp = Field(
         description="When the event happened: RFC 3339 with a UTC offset (e.g. +08:00), from "
