@@ -13,6 +13,7 @@ from pathlib import Path
 
 import orjson
 
+from core.broker import redact
 from core.errors import Invalid
 from core.settings import get_settings
 from simulators.faults import FaultPlan
@@ -167,7 +168,7 @@ def _run(args: argparse.Namespace) -> int:
     if plan is not None and plan.horizon is None:
         plan = replace(plan, horizon=sim.count_events())  # spread the faults over the whole run
     broker = args.broker or get_settings().broker_url or "mqtt://127.0.0.1:1883"
-    print(f"publishing to {broker}", file=sys.stderr)
+    print(f"publishing to {redact(broker)}", file=sys.stderr)
     report = publish(
         sim.events(),
         broker,
