@@ -151,7 +151,7 @@ class Worker:
         return guarded
 
     def _fatal(self, why: str) -> None:
-        """Stop for a reason restarting cannot cure; the log says what to change."""
+        """Stop at once with a non-zero exit code; the log says why."""
         log.error("%s", why)
         self.failed = True
         self.stopping.set()
