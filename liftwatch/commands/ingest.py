@@ -23,10 +23,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ingest = sub.add_parser(
         "ingest",
         help="run the MQTT ingest worker; import CSV fault logs; replay dead letters; show figures",
-        description="Without an action, run the ingest worker: subscribe to liftwatch/v1/# (QoS 1, "
+        description="Without an action, run the ingest worker: subscribe to liftwatch/# (QoS 1, "
         "persistent session), store every valid event once and dead-letter the rest with a reason, "
         "acknowledging each message only after its transaction committed. Stop with SIGTERM or "
-        "Ctrl-C: what was received is stored and acknowledged first.",
+        "Ctrl-C: what was received is stored and acknowledged first. It exits non-zero at once if "
+        "a thread it needs dies or the broker refuses its credentials (LIFTWATCH_BROKER_URL="
+        "mqtt://USER:PASSWORD@host:port), for a supervisor to restart it.",
     )
     ingest.set_defaults(func=_run)
     actions = ingest.add_subparsers(dest="ingest_command", metavar="ACTION")
