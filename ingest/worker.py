@@ -330,7 +330,7 @@ class Worker:
             self.stopping.set()
 
     def _write_until_stopped(self) -> None:
-        last_summary = time.monotonic()
+        last_summary, last_total = time.monotonic(), 0
         while not (self.stopping.is_set() and not self.queue):
             batch = self._collect()
             if batch:
@@ -342,8 +342,9 @@ class Worker:
                 metrics.record(result, time.perf_counter() - started, len(batch))
                 self.totals.add(result)
             self._batch_started = None
-            if time.monotonic() - last_summary > _SUMMARY_EVERY:
-                last_summary = time.monotonic()
+            # Only when something happened: an idle or cut-off worker does not repeat itself.
+            if time.monotonic() - last_summary > _SUMMARY_EVERY and self.totals.total != last_total:
+                last_summary, last_total = time.monotonic(), self.totals.total
                 self._log_summary()
         self._log_summary()
 
