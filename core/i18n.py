@@ -7,6 +7,7 @@ Accept-Language, else Chinese, the language of the people who use liftwatch most
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 Lang = Literal["zh-CN", "en"]
@@ -161,6 +162,15 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "factor.consequence": "故障后果",
         "factor.model": "学习模型",
         "factor.flag_rule": "标记规则",
+        # access and errors: register import rules, register file problems, CLI errors
+        "register.outside_district": "不在您的辖区（{district}）内；新建时请使用别处未用的编码",
+        "register.move_unasked": "会把{entity} {id} 从 {old} 改到 {new}；确需如此请加 --allow-moves（API：allow_moves=true）",
+        "register.contractor_rename": "维保单位 {id} 登记名称为「{name}」；只有管理员可以改维保单位名称，请沿用该名称",
+        "register.entity.street_office": "街道",
+        "register.entity.community": "小区",
+        "register.entity.building": "楼栋",
+        "register.entity.unit": "电梯",
+        # end of access and errors
     },
     "en": {
         "app": "liftwatch",
@@ -309,6 +319,15 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "factor.consequence": "Consequence of failure",
         "factor.model": "Learned model",
         "factor.flag_rule": "Flag rule",
+        # access and errors: register import rules, register file problems, CLI errors
+        "register.outside_district": "not in your district ({district}); a new entry needs an id not used elsewhere",
+        "register.move_unasked": "would move {entity} {id} from {old} to {new}; if that is intended, add --allow-moves (API: allow_moves=true)",
+        "register.contractor_rename": "contractor {id} is registered as {name!r}; only an admin renames a contractor, so use that name",
+        "register.entity.street_office": "street office",
+        "register.entity.community": "community",
+        "register.entity.building": "building",
+        "register.entity.unit": "unit",
+        # end of access and errors
     },
 }
 
@@ -355,3 +374,19 @@ def local_name(row: dict[str, object], lang: Lang, key: str = "name") -> str:
     if lang == "en" and english:
         return str(english)
     return str(row.get(key) or "")
+
+
+def user_lang() -> Lang:
+    """The language of a command-line user: ``LIFTWATCH_LANG``, else the locale, else English.
+
+    Read from the environment itself, not the settings: it chooses the language in which a broken
+    configuration is reported.
+    """
+    explicit = os.environ.get("LIFTWATCH_LANG", "").strip()
+    if explicit:
+        return "zh-CN" if explicit.lower().startswith("zh") else "en"
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return "zh-CN" if value.lower().startswith("zh") else "en"
+    return "en"

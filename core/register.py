@@ -21,8 +21,11 @@ from typing import Any
 import psycopg
 from psycopg.rows import tuple_row
 
+from core import register_rules
 from core.errors import Invalid, Problem, ProblemList
+from core.i18n import Lang, user_lang
 from core.register_format import BY_HEADER, COLUMNS, CellError
+from core.scope import ADMIN, Scope
 
 log = logging.getLogger(__name__)
 
@@ -242,8 +245,15 @@ def import_rows(
     *,
     source: str,
     skip_invalid: bool = False,
+    scope: Scope = ADMIN,
+    allow_moves: bool = False,
+    lang: Lang | None = None,
 ) -> ImportReport:
-    """Validate and merge register rows; raise ProblemList (writing nothing) unless skip_invalid."""
+    """Validate and merge register rows; raise ProblemList (writing nothing) unless skip_invalid.
+
+    What the rows touch must lie in ``scope`` and moves must be asked for (core/register_rules.py);
+    rows that break those rules reject the whole import, whatever ``skip_invalid`` says.
+    """
     started = time.perf_counter()
     rows = list(rows)
     good, problems = parse_rows(rows)
@@ -255,7 +265,12 @@ def import_rows(
         raise ProblemList(problems)  # a bad header spoils every row
     with conn.transaction():
         report.created, report.updated, report.changes_logged = _merge(
-            conn, [r for _, r in good], source
+            conn,
+            good,
+            source=source,
+            scope=scope,
+            allow_moves=allow_moves,
+            lang=lang or user_lang(),
         )
     report.unchanged = len(good) - report.created - report.updated
     report.seconds = time.perf_counter() - started
@@ -269,10 +284,17 @@ def import_file(
     *,
     skip_invalid: bool = False,
     rejects_path: Path | None = None,
+    allow_moves: bool = False,
 ) -> ImportReport:
     """Import a CSV or XLSX register file; with skip_invalid, write rejected rows to rejects_path."""
     rows = read_file(path)
-    report = import_rows(conn, rows, source=f"file:{path.name}", skip_invalid=skip_invalid)
+    report = import_rows(
+        conn,
+        rows,
+        source=f"file:{path.name}",
+        skip_invalid=skip_invalid,
+        allow_moves=allow_moves,
+    )
     if skip_invalid and report.problems and rejects_path is not None:
         write_rejects(rows, report.problems, rejects_path)
     return report
@@ -295,7 +317,7 @@ def write_rejects(rows: Sequence[Mapping[str, Any]], problems: list[Problem], pa
 
 _STAGE = """
 CREATE TEMP TABLE register_stage (
-    district_id text, district text, street_office_id text, street_office text,
+    row_no integer, district_id text, district text, street_office_id text, street_office text,
     community_id text, community text, building_id text, building text, floors smallint,
     households integer, residents integer, elderly_share numeric(4,3), year_built smallint,
     property_unit text, fund_status text, fund_balance numeric(14,2), unit_id text,
@@ -405,20 +427,30 @@ RETURNING (xmax = 0) AS created
 
 
 def _merge(
-    conn: psycopg.Connection[Any], rows: list[dict[str, Any]], source: str
+    conn: psycopg.Connection[Any],
+    rows: list[tuple[int, dict[str, Any]]],
+    *,
+    source: str,
+    scope: Scope,
+    allow_moves: bool,
+    lang: Lang,
 ) -> tuple[int, int, int]:
     """Merge parsed rows into the register; return (created, updated, changes logged)."""
     if not rows:
         return 0, 0, 0
     with conn.cursor(row_factory=tuple_row) as cur:
         cur.execute(_STAGE)
-        with cur.copy(f"COPY register_stage ({', '.join(KEYS)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[k] for k in KEYS])
+        with cur.copy(f"COPY register_stage (row_no, {', '.join(KEYS)}) FROM STDIN") as copy:
+            for row_no, row in rows:
+                copy.write_row([row_no, *(row[k] for k in KEYS)])
+        problems = register_rules.check(cur, scope=scope, allow_moves=allow_moves, lang=lang)
+        if problems:
+            raise ProblemList(problems)
+        logged = register_rules.record_moves(cur, source=source) if allow_moves else 0
         for statement in _MERGE_PARENTS:
             cur.execute(statement)
         cur.execute(_LOG_CHANGES, {"source": source})
-        logged = cur.rowcount
+        logged += cur.rowcount
         cur.execute(_MERGE_UNITS)
         outcomes = [created for (created,) in cur.fetchall()]
         for statement in _CONTRACTS:

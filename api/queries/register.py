@@ -9,7 +9,7 @@ import psycopg
 from psycopg import sql
 
 from api.queries.scoping import Level, contractor_condition, region_condition
-from core.errors import Invalid, NotFound
+from core.errors import Conflict, Invalid, NotFound
 from core.scope import Scope
 
 Conn = psycopg.Connection[dict[str, Any]]
@@ -173,13 +173,7 @@ def create_row(
     _check_parent(conn, res, scope, values)
     if res.table == "unit":
         _check_contractor(conn, values["contractor_id"])
-    if conn.execute(
-        sql.SQL("SELECT 1 FROM {} WHERE {} = %s").format(
-            sql.Identifier(res.table), sql.Identifier(res.key)
-        ),
-        (values[res.key],),
-    ).fetchone():
-        raise _conflict(res, values[res.key])
+    _check_free(conn, res, scope, values[res.key])
     columns = list(values)
     conn.execute(
         sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
@@ -202,10 +196,19 @@ def create_row(
     return get_row(conn, resource=resource, scope=scope, key=values[res.key])
 
 
-def _conflict(res: Resource, key: str) -> Exception:
-    from core.errors import Conflict
-
-    return Conflict(f"{res.name} {key!r} already exists")
+def _check_free(conn: Conn, res: Resource, scope: Scope, key: str) -> None:
+    """Conflict for a taken id the caller can see; for one it cannot, what a read of it answers."""
+    taken = sql.SQL("SELECT 1 FROM {} x WHERE x.{} = %s").format(
+        sql.Identifier(res.table), sql.Identifier(res.key)
+    )
+    if conn.execute(taken, (key,)).fetchone() is None:
+        return
+    visible = sql.SQL("{select} WHERE {cond} AND x.{key} = %s").format(
+        select=sql.SQL(res.select), cond=res.condition(scope), key=sql.Identifier(res.key)
+    )
+    if conn.execute(visible, (key,)).fetchone() is None:
+        raise NotFound(f"no {res.name} {key!r}")
+    raise Conflict(f"{res.name} {key!r} already exists")
 
 
 def update_row(

@@ -34,6 +34,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         help="where --skip-invalid writes rejected rows (default: FILE.rejects.csv)",
     )
+    imp.add_argument(
+        "--allow-moves",
+        action="store_true",
+        help="let the file move street offices, communities, buildings or units to another "
+        "district, street office, community or building, or change units' contractors (each move "
+        "is recorded); without it such rows are rejected",
+    )
     imp.set_defaults(func=_import)
 
 
@@ -44,7 +51,13 @@ def _import(args: argparse.Namespace) -> int:
     migrate.upgrade(url)
     rejects = args.rejects or args.file.with_suffix(".rejects.csv")
     with connect(url) as conn:
-        report = import_file(conn, args.file, skip_invalid=args.skip_invalid, rejects_path=rejects)
+        report = import_file(
+            conn,
+            args.file,
+            skip_invalid=args.skip_invalid,
+            rejects_path=rejects,
+            allow_moves=args.allow_moves,
+        )
     print(report.summary())
     if report.problems:
         print(f"{report.rejected} row(s) rejected, written to {rejects}:")

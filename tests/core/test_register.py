@@ -116,7 +116,11 @@ def test_renewal_and_contractor_change_keep_history(conn: psycopg.Connection[Any
         contractor="维保二",
         contractor_since="2024-01-01",
     )
-    report = import_rows(conn, [changed], source="second")
+    # A new contractor is a move: refused unless asked for.
+    with pytest.raises(ProblemList) as caught:
+        import_rows(conn, [changed], source="second")
+    assert [p.field for p in caught.value.problems] == ["contractor_id"]
+    report = import_rows(conn, [changed], source="second", allow_moves=True)
     assert (report.updated, report.changes_logged) == (1, 2)
     fields = {
         r["field"]: (r["old_value"], r["new_value"])
