@@ -23,8 +23,8 @@ from psycopg.rows import tuple_row
 
 from core import register_rules
 from core.errors import Invalid, Problem, ProblemList
-from core.i18n import Lang, user_lang
-from core.register_format import BY_HEADER, COLUMNS, CellError
+from core.i18n import Lang, t, user_lang
+from core.register_format import BY_HEADER, COLUMNS, CellError, header_lang
 from core.scope import ADMIN, Scope
 
 log = logging.getLogger(__name__)
@@ -76,16 +76,29 @@ class ImportReport:
 
 
 def read_file(path: Path) -> list[dict[str, Any]]:
-    """Rows of a CSV or XLSX register file as dicts keyed by its headers (row order kept)."""
+    """Rows of a CSV or XLSX register file as dicts keyed by its headers (row order kept).
+
+    A file without rows is refused, in the language of its headers: an empty file, or a header
+    with nothing under it, would otherwise import as "0 rows" and look like success.
+    """
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path)
-    if suffix in (".csv", ".txt", ".tsv"):
-        return _read_csv(path)
-    raise Invalid(f"{path.name}: unsupported file type {suffix!r}; use .csv or .xlsx")
+        header, rows = _read_xlsx(path)
+    elif suffix in (".csv", ".txt", ".tsv"):
+        header, rows = _read_csv(path)
+    else:
+        lang = user_lang()
+        raise Invalid(t(lang, "register.file_type", file=path.name, suffix=suffix))
+    if not rows:
+        lang = header_lang(header) or user_lang()
+        known = header_lang(header) is not None
+        raise Invalid(
+            t(lang, "register.no_rows" if known else "register.no_header", file=path.name)
+        )
+    return rows
 
 
-def _read_csv(path: Path) -> list[dict[str, Any]]:
+def _read_csv(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
     raw = path.read_bytes()
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -94,19 +107,27 @@ def _read_csv(path: Path) -> list[dict[str, Any]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise Invalid(f"{path.name}: not UTF-8 or GB18030 text")
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;") if text.strip() else csv.excel
-    return list(csv.DictReader(text.splitlines(), dialect=dialect))
+        raise Invalid(t(user_lang(), "register.not_text", file=path.name))
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    except csv.Error:  # one column, or not a table at all: the header check says which
+        dialect = csv.excel
+    try:
+        reader = csv.DictReader(text.splitlines(), dialect=dialect)
+        rows = list(reader)
+    except csv.Error as exc:
+        raise Invalid(t(user_lang(), "register.unreadable", file=path.name, error=exc)) from None
+    return [str(h) for h in reader.fieldnames or []], rows
 
 
-def _read_xlsx(path: Path) -> list[dict[str, Any]]:
+def _read_xlsx(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
     import openpyxl
 
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         rows = book.worksheets[0].iter_rows(values_only=True)
         header = [str(h).strip() if h is not None else "" for h in next(rows, [])]
-        return [
+        return header, [
             dict(zip(header, row, strict=False))
             for row in rows
             if any(v not in (None, "") for v in row)

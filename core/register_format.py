@@ -7,13 +7,14 @@ community, street office and district facts repeat on every row of a unit in the
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from core.contracts import is_identifier
+from core.i18n import Lang
 
 
 class CellError(ValueError):
@@ -194,3 +195,17 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 BY_HEADER: dict[str, Column] = {c.key: c for c in COLUMNS} | {c.zh: c for c in COLUMNS}
+
+
+def header_lang(headers: Iterable[Any]) -> Lang | None:
+    """The language of a file's headers: zh-CN when most known ones are Chinese; None if none is."""
+    names = [str(h).strip() for h in headers if h is not None]
+    chinese = sum(1 for n in names if n in _ZH)
+    english = sum(1 for n in names if n.lower() in _EN)
+    if chinese == english == 0:
+        return None
+    return "zh-CN" if chinese > english else "en"
+
+
+_ZH = {c.zh for c in COLUMNS}
+_EN = {c.key for c in COLUMNS}

@@ -9,7 +9,7 @@ import psycopg
 from psycopg import sql
 
 from api.queries.scoping import Level, contractor_condition, region_condition
-from core.errors import Conflict, Invalid, NotFound
+from core.errors import Conflict, NotFound
 from core.scope import Scope
 
 Conn = psycopg.Connection[dict[str, Any]]
@@ -150,7 +150,7 @@ def _check_parent(conn: Conn, res: Resource, scope: Scope, values: dict[str, Any
     )
     if conn.execute(query, (values[column],)).fetchone() is None:
         # An unknown parent and one outside the scope read the same: nothing confirms it exists.
-        raise Invalid(
+        raise NotFound(
             f"no {level.replace('_', ' ')} {values[column]!r} in your scope", field=column
         )
 
@@ -162,7 +162,7 @@ def _check_contractor(conn: Conn, contractor_id: str) -> None:
         ).fetchone()
         is None
     ):
-        raise Invalid(f"no contractor {contractor_id!r}", field="contractor_id")
+        raise NotFound(f"no contractor {contractor_id!r}", field="contractor_id")
 
 
 def create_row(
@@ -242,13 +242,16 @@ def _update_unit_history(
     unit_id = before["unit_id"]
     if "contractor_id" in changed:
         _check_contractor(conn, changed["contractor_id"])
-        conn.execute(
-            "UPDATE unit_contract SET valid_to = now() WHERE unit_id = %s AND valid_to IS NULL",
+        # The open period may start in the future (an import's contractor_since): it then ends a
+        # second after it starts, and the new one starts where it ends.
+        closed = conn.execute(
+            "UPDATE unit_contract SET valid_to = greatest(now(), valid_from + interval '1 second')"
+            " WHERE unit_id = %s AND valid_to IS NULL RETURNING valid_to",
             (unit_id,),
-        )
+        ).fetchone()
         conn.execute(
-            "INSERT INTO unit_contract (unit_id, contractor_id, valid_from) VALUES (%s, %s, now())",
-            (unit_id, changed["contractor_id"]),
+            "INSERT INTO unit_contract (unit_id, contractor_id, valid_from) VALUES (%s, %s, %s)",
+            (unit_id, changed["contractor_id"], closed["valid_to"] if closed else _now(conn)),
         )
     if changed.get("renewed_on"):
         conn.execute(
@@ -264,6 +267,12 @@ def _update_unit_history(
                 for field, value in changed.items()
             ],
         )
+
+
+def _now(conn: Conn) -> Any:
+    row = conn.execute("SELECT now() AS now").fetchone()
+    assert row is not None
+    return row["now"]
 
 
 def _text(value: Any) -> str | None:

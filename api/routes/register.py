@@ -221,7 +221,7 @@ def _add(spec: Spec) -> None:
         summary=f"Change a {spec.resource}",
         description=f"Only the fields sent change. Allowed to: {', '.join(spec.updaters)} (a bureau "
         "only inside its district). Unit changes, a new contractor included, are audited.",
-        responses=responses(401, 403, 404, 422),
+        responses=responses(401, 403, 404, 409, 422),
         operation_id=f"update_{key.removesuffix('_id')}",
     )
 
