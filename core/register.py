@@ -13,8 +13,8 @@ from __future__ import annotations
 import csv
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from psycopg.rows import tuple_row
 from core import register_rules
 from core.errors import Invalid, Problem, ProblemList
 from core.i18n import Lang, t, user_lang
-from core.register_format import BY_HEADER, COLUMNS, CellError, header_lang
+from core.register_format import BY_HEADER, BY_KEY, COLUMNS, CellError, header_lang
 from core.scope import ADMIN, Scope
 
 log = logging.getLogger(__name__)
@@ -137,93 +137,107 @@ def _read_xlsx(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
 
 
 def parse_rows(
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[Mapping[str, Any]], *, lang: Lang | None = None
 ) -> tuple[list[tuple[int, dict[str, Any]]], list[Problem]]:
-    """Check every row; return the good ones (with their file row numbers) and every problem."""
+    """Check every row; return the good ones (with their file row numbers) and every problem.
+
+    A problem names the column as the file writes it and reads in the file's language (Chinese
+    headers, Chinese reasons), unless ``lang`` says otherwise.
+    """
+    rows = list(rows)
+    headers = list(rows[0].keys()) if rows else []
+    lang = lang or header_lang(headers) or user_lang()
+    header_problems, written = _check_header(headers, lang)
+    if header_problems:
+        return [], header_problems
+
+    def name(key: str) -> str:
+        return written.get(key) or (BY_KEY[key].zh if lang == "zh-CN" else key)
+
     good: list[tuple[int, dict[str, Any]]] = []
     problems: list[Problem] = []
-    header_checked = False
     for index, raw in enumerate(rows):
         row_no = index + 2  # row 1 is the header
-        if not header_checked:
-            problems += _check_header(raw.keys())
-            if problems:
-                return [], problems
-            header_checked = True
         parsed: dict[str, Any] = dict.fromkeys(KEYS)
         row_problems = []
         for header, value in raw.items():
-            column = BY_HEADER.get(str(header).strip()) or BY_HEADER.get(
-                str(header).strip().lower()
-            )
+            column = _column(header)
             if column is None or value is None or str(value).strip() == "":
                 continue
             try:
                 parsed[column.key] = column.parse(value)
             except CellError as exc:
-                row_problems.append(Problem(column.key, str(exc), got=str(value), row=row_no))
+                reason = t(lang, f"register.cell.{exc.key}", **exc.values)
+                row_problems.append(Problem(name(column.key), reason, got=str(value), row=row_no))
         for column in COLUMNS:
             if (
                 column.required
                 and parsed[column.key] is None
-                and not any(p.field == column.key for p in row_problems)
+                and not any(p.field == name(column.key) for p in row_problems)
             ):
-                row_problems.append(Problem(column.key, "required value is missing", row=row_no))
+                reason = t(lang, "register.missing_value")
+                row_problems.append(Problem(name(column.key), reason, row=row_no))
         if (
             parsed["renewed_on"]
             and parsed["installed_on"]
             and parsed["renewed_on"] < parsed["installed_on"]
         ):
+            reason = t(lang, "register.before", other=name("installed_on"))
             row_problems.append(
-                Problem(
-                    "renewed_on",
-                    "is before installed_on",
-                    got=str(parsed["renewed_on"]),
-                    row=row_no,
-                )
+                Problem(name("renewed_on"), reason, got=str(parsed["renewed_on"]), row=row_no)
             )
         if row_problems:
             problems += row_problems
         else:
             good.append((row_no, parsed))
-    bad_rows = _cross_row_problems(good)
+    bad_rows = _cross_row_problems(good, lang, name)
     problems += bad_rows
     rejected = {p.row for p in bad_rows}
     return [(n, r) for n, r in good if n not in rejected], problems
 
 
-def _check_header(headers: Iterable[str]) -> list[Problem]:
+def _column(header: Any) -> Any:
+    name = str(header).strip()
+    return BY_HEADER.get(name) or BY_HEADER.get(name.lower())
+
+
+def _check_header(headers: Iterable[Any], lang: Lang) -> tuple[list[Problem], dict[str, str]]:
+    """Problems with the header row, and each known column's header as the file writes it."""
     seen: dict[str, str] = {}
     problems = []
     for header in headers:
         name = str(header).strip()
-        column = BY_HEADER.get(name) or BY_HEADER.get(name.lower())
+        column = _column(header)
         if column is None:
             problems.append(
                 Problem(
-                    name or "(empty header)",
-                    "unknown column",
-                    expected="one of the columns in docs/register.md",
+                    name or t(lang, "register.empty_header"),
+                    t(lang, "register.unknown_column"),
+                    expected=t(lang, "register.known_columns"),
                     row=1,
                 )
             )
         elif column.key in seen:
-            problems.append(Problem(name, f"same column as {seen[column.key]!r}", row=1))
+            problems.append(
+                Problem(name, t(lang, "register.same_column", other=seen[column.key]), row=1)
+            )
         else:
             seen[column.key] = name
     for column in COLUMNS:
         if column.required and column.key not in seen:
             problems.append(
                 Problem(
-                    column.key,
-                    f"required column missing (header {column.key!r} or {column.zh!r})",
+                    column.zh if lang == "zh-CN" else column.key,
+                    t(lang, "register.missing_column", en=column.key, zh=column.zh),
                     row=1,
                 )
             )
-    return problems
+    return problems, seen
 
 
-def _cross_row_problems(good: list[tuple[int, dict[str, Any]]]) -> list[Problem]:
+def _cross_row_problems(
+    good: list[tuple[int, dict[str, Any]]], lang: Lang, name: Callable[[str], str]
+) -> list[Problem]:
     problems = []
     for unique in ("unit_id", "registration_code"):
         first: dict[Any, int] = {}
@@ -231,8 +245,8 @@ def _cross_row_problems(good: list[tuple[int, dict[str, Any]]]) -> list[Problem]
             if row[unique] in first:
                 problems.append(
                     Problem(
-                        unique,
-                        f"duplicate of row {first[row[unique]]}",
+                        name(unique),
+                        t(lang, "register.duplicate", row=first[row[unique]]),
                         got=row[unique],
                         row=row_no,
                     )
@@ -250,8 +264,14 @@ def _cross_row_problems(good: list[tuple[int, dict[str, Any]]]) -> list[Problem]
                 if row[fact] != first_row[fact]:
                     problems.append(
                         Problem(
-                            fact,
-                            f"differs from row {first_no} for the same {key} {row[key]!r}",
+                            name(fact),
+                            t(
+                                lang,
+                                "register.differs",
+                                row=first_no,
+                                column=name(key),
+                                value=row[key],
+                            ),
                             expected=str(first_row[fact]),
                             got=str(row[fact]),
                             row=row_no,
@@ -277,13 +297,15 @@ def import_rows(
     """
     started = time.perf_counter()
     rows = list(rows)
-    good, problems = parse_rows(rows)
+    headers = list(rows[0].keys()) if rows else []
+    lang = lang or header_lang(headers) or user_lang()
+    good, problems = parse_rows(rows, lang=lang)
     report = ImportReport(rows=len(rows), problems=problems)
     report.rejected = len({p.row for p in problems})
     if problems and not skip_invalid:
-        raise ProblemList(problems)
+        raise ProblemList(problems, lang=lang)
     if any(p.row == 1 for p in problems):
-        raise ProblemList(problems)  # a bad header spoils every row
+        raise ProblemList(problems, lang=lang)  # a bad header spoils every row
     with conn.transaction():
         report.created, report.updated, report.changes_logged = _merge(
             conn,
@@ -291,7 +313,8 @@ def import_rows(
             source=source,
             scope=scope,
             allow_moves=allow_moves,
-            lang=lang or user_lang(),
+            lang=lang,
+            names={c.key: str(h).strip() for h in headers if (c := _column(h)) is not None},
         )
     report.unchanged = len(good) - report.created - report.updated
     report.seconds = time.perf_counter() - started
@@ -455,6 +478,7 @@ def _merge(
     scope: Scope,
     allow_moves: bool,
     lang: Lang,
+    names: Mapping[str, str],
 ) -> tuple[int, int, int]:
     """Merge parsed rows into the register; return (created, updated, changes logged)."""
     if not rows:
@@ -466,7 +490,10 @@ def _merge(
                 copy.write_row([row_no, *(row[k] for k in KEYS)])
         problems = register_rules.check(cur, scope=scope, allow_moves=allow_moves, lang=lang)
         if problems:
-            raise ProblemList(problems)
+            # Named as the file names them, like every other problem with the file.
+            raise ProblemList(
+                [replace(p, field=names.get(p.field, p.field)) for p in problems], lang=lang
+            )
         logged = register_rules.record_moves(cur, source=source) if allow_moves else 0
         for statement in _MERGE_PARENTS:
             cur.execute(statement)

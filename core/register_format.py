@@ -14,11 +14,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from core.contracts import is_identifier
-from core.i18n import Lang
+from core.i18n import Lang, t
 
 
 class CellError(ValueError):
-    """A cell that cannot be read; the message says what was expected."""
+    """A cell that cannot be read: ``key`` names the reason in core/i18n.py ("register.cell.*"),
+    ``values`` fill it in."""
+
+    def __init__(self, key: str, **values: Any) -> None:
+        super().__init__(t("en", f"register.cell.{key}", **values))
+        self.key = key
+        self.values = values
 
 
 def _text(value: Any) -> str:
@@ -28,9 +34,7 @@ def _text(value: Any) -> str:
 def _identifier(value: Any) -> str:
     text = _text(value)
     if not is_identifier(text):
-        raise CellError(
-            "expected an identifier of letters, digits and . _ : - (at most 64, no spaces or '/')"
-        )
+        raise CellError("identifier")
     return text
 
 
@@ -39,9 +43,9 @@ def _int(lo: int, hi: int) -> Callable[[Any], int]:
         try:
             number = Decimal(str(value).strip().replace(",", ""))
         except InvalidOperation:
-            raise CellError(f"expected a whole number between {lo} and {hi}") from None
+            raise CellError("whole_number", lo=lo, hi=hi) from None
         if number != number.to_integral_value() or not lo <= number <= hi:
-            raise CellError(f"expected a whole number between {lo} and {hi}")
+            raise CellError("whole_number", lo=lo, hi=hi)
         return int(number)
 
     return parse
@@ -53,9 +57,9 @@ def _decimal(lo: float, hi: float) -> Callable[[Any], Decimal]:
         try:
             number = Decimal(text)
         except InvalidOperation:
-            raise CellError(f"expected a number between {lo} and {hi}") from None
+            raise CellError("number", lo=lo, hi=hi) from None
         if not lo <= number <= hi:
-            raise CellError(f"expected a number between {lo} and {hi}")
+            raise CellError("number", lo=lo, hi=hi)
         return number
 
     return parse
@@ -68,11 +72,11 @@ def _share(value: Any) -> Decimal:
     try:
         number = Decimal(text.rstrip("%").strip())
     except InvalidOperation:
-        raise CellError("expected a share such as 0.35 or 35%") from None
+        raise CellError("share") from None
     if percent or number > 1:
         number = number / 100
     if not 0 <= number <= 1:
-        raise CellError("expected a share between 0 and 1 (or 0% and 100%)")
+        raise CellError("share_range")
     return number.quantize(Decimal("0.001"))
 
 
@@ -86,11 +90,11 @@ def _date(value: Any) -> date:
         return value
     match = _DATE_RE.match(_text(value))
     if not match:
-        raise CellError("expected a date such as 2006-05-01 (or 2006/5/1, 2006年5月1日)")
+        raise CellError("date")
     try:
         return date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError as exc:
-        raise CellError(f"not a real date: {exc}") from None
+    except ValueError:
+        raise CellError("real_date") from None
 
 
 def _choice(options: dict[str, str]) -> Callable[[Any], str]:
@@ -100,7 +104,7 @@ def _choice(options: dict[str, str]) -> Callable[[Any], str]:
             shown = sorted(
                 {k for k in options if k.isascii()} | {k for k in options if not k.isascii()}
             )
-            raise CellError(f"expected one of {', '.join(shown)}")
+            raise CellError("choice", options=", ".join(shown))
         return options[key]
 
     return parse
@@ -195,6 +199,7 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 BY_HEADER: dict[str, Column] = {c.key: c for c in COLUMNS} | {c.zh: c for c in COLUMNS}
+BY_KEY: dict[str, Column] = {c.key: c for c in COLUMNS}
 
 
 def header_lang(headers: Iterable[Any]) -> Lang | None:

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from core.errors import ProblemList
-from core.i18n import Lang, t, user_lang
+from core.errors import Problem, ProblemList
+from core.i18n import LANGS, Lang, t, user_lang
 from core.logs import setup_logging
 from liftwatch import __version__
 from liftwatch.failures import describe
@@ -78,13 +78,23 @@ def _explain(exc: Exception, lang: Lang) -> None:
         first = exc.errors()[0]
         setting = f"LIFTWATCH_{str(first['loc'][0]).upper()}" if first["loc"] else "LIFTWATCH_*"
         message = t(lang, "cli.setting", setting=setting, reason=first["msg"])
+    elif isinstance(exc, ProblemList) and exc.lang in LANGS:
+        # A register file's problems are told in the file's language, from the first word.
+        lang = exc.lang
+        message = t(lang, "register.problems", n=len(exc.problems))
     else:
         message = describe(exc, lang=lang)
     print(f"{t(lang, 'cli.error')}: {message}", file=sys.stderr)
     if isinstance(exc, ProblemList):
         for problem in exc.problems:
-            where = f"row {problem.row}, " if problem.row is not None else ""
-            print(f"  {where}{problem.field}: {problem.reason}", file=sys.stderr)
+            print(f"  {where(problem, lang)}", file=sys.stderr)
+
+
+def where(problem: Problem, lang: Lang) -> str:
+    """A problem as one line: its row, the column as the file names it, the reason."""
+    if problem.row is None:
+        return f"{problem.field}: {problem.reason}"
+    return t(lang, "register.where", row=problem.row, field=problem.field, reason=problem.reason)
 
 
 if __name__ == "__main__":

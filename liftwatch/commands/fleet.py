@@ -8,7 +8,9 @@ from pathlib import Path
 from core import migrate
 from core.db import connect, database_url
 from core.errors import Invalid
+from core.i18n import user_lang
 from core.register import import_file
+from core.register_format import header_lang
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,6 +47,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from liftwatch.cli import where
+
     if not args.file.exists():
         raise Invalid(f"{args.file} does not exist")
     url = database_url()
@@ -61,8 +65,9 @@ def _import(args: argparse.Namespace) -> int:
     print(report.summary())
     if report.problems:
         print(f"{report.rejected} row(s) rejected, written to {rejects}:")
+        lang = header_lang(p.field for p in report.problems) or user_lang()
         for p in report.problems[:20]:
-            print(f"  row {p.row}, {p.field}: {p.reason}")
+            print(f"  {where(p, lang)}")
         if len(report.problems) > 20:
             print(f"  ... and {len(report.problems) - 20} more in {rejects}")
     return 0
