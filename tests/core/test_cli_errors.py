@@ -175,3 +175,20 @@ def test_a_bureau_token_without_scope_fails_naming_the_flag(
     result = cli("auth", "create-token", "--role", "bureau", env=env)
     assert result.stdout == ""
     assert _one_line(result) == "error: a bureau token needs --scope <district_id>"
+
+
+@pytest.mark.parametrize(
+    ("as_of", "reason"),
+    [
+        ("9999-12-31", "between 1900-01-01 and 2100-12-31"),
+        ("0001-01-01", "between 1900-01-01 and 2100-12-31"),
+        ("0", "not a number"),
+    ],
+)
+def test_a_score_date_outside_the_calendar_is_refused_before_scoring(
+    as_of: str, reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["score", "run", "--as-of", as_of])
+    assert exit_.value.code == 2
+    assert reason in capsys.readouterr().err
