@@ -14,12 +14,13 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 import orjson
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import set_json_loads
 from starlette.concurrency import run_in_threadpool
 
 from api import metrics, problems
+from api.deps import no_nul_characters
 from api.ratelimit import TokenBuckets
 from api.routes import dashboards, deadletters, events, exports, health, imports, register, scores
 from api.routes import ingest as ingest_routes
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # so it serves the OpenAPI document only (/openapi.json), for any local viewer.
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(no_nul_characters)],
     )
     app.state.settings = settings
     app.state.metrics = metrics.ApiMetrics()

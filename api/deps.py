@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.problems import Forbidden, Unauthorized
 from api.tokens import Principal, TokenCache, authenticate
+from core.errors import Problem, ProblemList
 from core.scope import Role, Scope
 from core.settings import Settings
 
@@ -151,6 +152,20 @@ async def get_conn(db: DbDep) -> Conn:
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ConnDep = Annotated[Conn, Depends(get_conn)]
+
+
+async def no_nul_characters(request: Request) -> None:
+    """422 naming the parameter when a query or path parameter holds a NUL character.
+
+    PostgreSQL text cannot hold NUL: such a value would otherwise reach the database and come back
+    as its error. Bodies are checked by their models (api/models/common.py).
+    """
+    fields = [f"query.{k}" for k, v in request.query_params.multi_items() if "\x00" in k + v]
+    fields += [f"path.{k}" for k, v in request.path_params.items() if "\x00" in str(v)]
+    if fields:
+        raise ProblemList(
+            [Problem(field, "must not contain a NUL character (U+0000)") for field in fields]
+        )
 
 
 def token_from_request(request: Request) -> str | None:

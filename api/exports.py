@@ -110,12 +110,26 @@ def table(
     return headers, [[_cell(c, row.get(c), lang) for c in columns] for row in rows]
 
 
+# What a spreadsheet reads as the start of a formula, including the full-width forms a Chinese
+# input method types (OWASP, "CSV Injection"): a tab and a carriage return too.
+_FORMULA_START = tuple("=+-@\t\r＝＋－＠")
+
+
+def safe_cell(value: Any) -> Any:
+    """The value as a spreadsheet should show it: text that would start a formula gets a leading
+    single quote, so Excel, WPS and LibreOffice show it as text and never evaluate it. Register
+    names come from files and forms anyone with a write token can fill."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv(headers: list[str], rows: list[list[Any]]) -> bytes:
     """CSV bytes in UTF-8 with a byte-order mark."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(headers)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    writer.writerows(["" if v is None else safe_cell(v) for v in row] for row in rows)
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -127,7 +141,7 @@ def to_xlsx(headers: list[str], rows: list[list[Any]], *, title: str) -> bytes:
     sheet.title = title[:31]
     sheet.append(headers)
     for row in rows:
-        sheet.append(row)
+        sheet.append([safe_cell(v) for v in row])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"

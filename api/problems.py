@@ -8,6 +8,7 @@ HTTP-only ones below. One handler per exception family renders them all as
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -162,27 +163,74 @@ def _http(request: Request, exc: Exception) -> JSONResponse:
         )
     if status == 404 and detail == "Not Found":
         detail = f"no resource at {request.url.path}"
+    headers = dict(exc.headers) if exc.headers else {}
+    if status == 405:
+        # Starlette names the methods of the first route matching the path only; a path served by
+        # several routes (GET and POST of a collection) allows all of theirs.
+        allowed = allowed_methods(request, headers.get("allow") or headers.get("Allow"))
+        headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
+        headers["Allow"] = ", ".join(allowed)
+        detail = f"{request.method} is not allowed here; allowed: {', '.join(allowed)}"
     return problem_response(
         request,
         status=status,
         type_=_HTTP_TYPES.get(status, f"http-{status}"),
         title=_status_title(status),
         detail=detail,
-        headers=dict(exc.headers) if exc.headers else None,
+        headers=headers or None,
     )
+
+
+def allowed_methods(request: Request, given: str | None = None) -> list[str]:
+    """Every method the OpenAPI document lists at this request's path (else what Starlette gave)."""
+    methods = {m.strip() for m in (given or "").split(",") if m.strip()}
+    for pattern, listed in _path_methods(request.app):
+        if pattern.fullmatch(request.url.path):
+            methods |= listed
+    return sorted(methods)
+
+
+def _path_methods(app: FastAPI) -> list[tuple[re.Pattern[str], set[str]]]:
+    cached: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "allow", None)
+    if cached is None:
+        cached = [
+            (
+                re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path))),
+                {m.upper() for m in ops},
+            )
+            for path, ops in app.openapi()["paths"].items()
+        ]
+        app.state.allow = cached
+    return cached
 
 
 def _database(request: Request, exc: Exception) -> JSONResponse:
     # Constraint and data errors come from input the checks above let through: still the caller's.
+    # The server's own message is never passed on: its detail quotes the row ("Failing row
+    # contains ..."), which may hold more than the caller sent.
     assert isinstance(exc, psycopg.errors.IntegrityError | psycopg.errors.DataError)
     diag = exc.diag
-    what = diag.message_detail or diag.message_primary or "the database refused the input"
     if isinstance(exc, psycopg.errors.UniqueViolation):
         return problem_response(
-            request, status=409, type_="conflict", title="Conflict", detail=what
+            request,
+            status=409,
+            type_="conflict",
+            title="Conflict",
+            detail=f"a value that must be unique is already taken ({diag.constraint_name})",
         )
+    if isinstance(exc, psycopg.errors.NotNullViolation) and diag.column_name:
+        what, field = f"{diag.column_name} may not be empty", f"body.{diag.column_name}"
+    elif isinstance(exc, psycopg.errors.IntegrityError) and diag.constraint_name:
+        what, field = f"the input breaks the rule {diag.constraint_name}", "body"
+    else:
+        what, field = "the input holds a value that cannot be stored", "body"
     return problem_response(
-        request, status=422, type_="invalid", title="Invalid input", detail=what
+        request,
+        status=422,
+        type_="invalid",
+        title="Invalid input",
+        detail=what,
+        problems=[Problem(field=field, reason=what).as_dict()],
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 
 from core.errors import Invalid, NotFound
+from core.i18n import t, user_lang
 from core.scope import ROLES, Role, Scope
 
 PREFIX = "lw"
@@ -76,7 +77,11 @@ def create_token(
         bound_to = None
     else:
         if not bound_to:
-            raise Invalid(f"a {role} token needs --scope <{_BOUND_TABLE[role][1]}>")
+            # Refused rather than read as "everywhere": an unscoped bureau token would be an admin
+            # token by accident.
+            raise Invalid(
+                t(user_lang(), "cli.scope_needed", role=role, column=_BOUND_TABLE[role][1])
+            )
         table, column = _BOUND_TABLE[role]
         query = psycopg.sql.SQL("SELECT 1 FROM {} WHERE {} = %s").format(
             psycopg.sql.Identifier(table), psycopg.sql.Identifier(column)

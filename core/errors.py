@@ -53,6 +53,8 @@ class Problem:
 class ProblemList(Invalid):
     """Many problems found at once, so a user can fix them all in one go."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], *, lang: str | None = None) -> None:
         super().__init__(f"{len(problems)} problem(s) in the input")
         self.problems = problems
+        # The language the reasons are written in (a register file's), when not English.
+        self.lang = lang

@@ -7,6 +7,7 @@ Accept-Language, else Chinese, the language of the people who use liftwatch most
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 Lang = Literal["zh-CN", "en"]
@@ -173,6 +174,50 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "reason.not_maintainer": "事件发生时该维保单位不负责这台电梯",
         "reason.conflict": "同一 event_id 和 occurred_at 已存有内容不同的事件；新事件请用新的 event_id",
         "reason.internal_error": "检查该消息时出现意外错误（已保留原始字节，可重放）",
+        # access and errors: register import rules, register file problems, CLI errors
+        "register.outside_district": "不在您的辖区（{district}）内；新建时请使用别处未用的编码",
+        "register.move_unasked": "会把{entity} {id} 从 {old} 改到 {new}；确需如此请加 --allow-moves（API：allow_moves=true）",
+        "register.contractor_rename": "维保单位 {id} 登记名称为「{name}」；只有管理员可以改维保单位名称，请沿用该名称",
+        "register.file_type": "{file}：不支持的文件类型 {suffix}；请使用 .csv 或 .xlsx",
+        "register.not_text": "{file}：不是 UTF-8 或 GB18030 编码的文本",
+        "register.unreadable": "{file}：无法读取：{error}",
+        "register.no_header": "{file}：没有可识别的表头；第一行应为列名，见 docs/register.md",
+        "register.no_rows": "{file}：表头下没有数据行",
+        "cli.error": "错误",
+        "cli.database": "无法连接数据库 {where}：{reason}。请检查 LIFTWATCH_DATABASE_URL（不设置则使用内置数据库）。",
+        "cli.broker": "无法连接 MQTT 消息服务器 {where}：{reason}。请检查 LIFTWATCH_BROKER_URL（不设置则使用本机服务器）。",
+        "cli.extension": "数据库没有 {extension} 扩展：{reason}。请设置 LIFTWATCH_TIMESCALE=off 使用普通 PostgreSQL，或安装该扩展。",
+        "cli.port_busy": "无法在 {host}:{port} 上提供服务：{reason}。请用 --port（或 LIFTWATCH_API_PORT）换一个端口，或停止占用它的程序。",
+        "cli.file": "无法读取 {path}：{reason}。",
+        "cli.encoding": "文件编码无法识别：{reason}。请另存为 UTF-8。",
+        "cli.unexpected": "{kind}：{reason}。加 --debug 重新运行可查看详细信息。",
+        "cli.scope_needed": "{role} 令牌必须用 --scope <{column}> 指定范围",
+        "cli.setting": "设置 {setting} 有误：{reason}",
+        "cli.schema": "数据库 {where} 还没有 liftwatch 的表（{reason}）。请先运行 liftwatch db upgrade，或检查 LIFTWATCH_DATABASE_URL。",
+        "register.cell.identifier": "应为由字母、数字和 . _ : - 组成的编码（最多64个字符，不含空格和 /）",
+        "register.cell.whole_number": "应为 {lo} 到 {hi} 之间的整数",
+        "register.cell.number": "应为 {lo} 到 {hi} 之间的数字",
+        "register.cell.share": "应为比例，如 0.35 或 35%",
+        "register.cell.share_range": "比例应在 0 到 1（或 0% 到 100%）之间",
+        "register.cell.date": "应为日期，如 2006-05-01（或 2006/5/1、2006年5月1日）",
+        "register.cell.real_date": "不是真实存在的日期",
+        "register.cell.choice": "应为以下之一：{options}",
+        "register.missing_value": "缺少必填值",
+        "register.before": "早于「{other}」",
+        "register.empty_header": "（空表头）",
+        "register.unknown_column": "无法识别的列",
+        "register.known_columns": "docs/register.md 中列出的列之一",
+        "register.same_column": "与「{other}」是同一列",
+        "register.missing_column": "缺少必需的列（表头「{zh}」或 {en}）",
+        "register.duplicate": "与第 {row} 行重复",
+        "register.differs": "与第 {row} 行不一致（同一{column} {value}）",
+        "register.problems": "文件中有 {n} 处问题",
+        "register.where": "第 {row} 行，{field}：{reason}",
+        "register.entity.street_office": "街道",
+        "register.entity.community": "小区",
+        "register.entity.building": "楼栋",
+        "register.entity.unit": "电梯",
+        # end of access and errors
     },
     "en": {
         "app": "liftwatch",
@@ -333,6 +378,50 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "reason.not_maintainer": "the contractor did not maintain the unit when the event happened",
         "reason.conflict": "an event with the same event_id and occurred_at but other content is stored; a new event needs a new event_id",
         "reason.internal_error": "an unexpected error while checking the message (raw bytes kept, replayable)",
+        # access and errors: register import rules, register file problems, CLI errors
+        "register.outside_district": "not in your district ({district}); a new entry needs an id not used elsewhere",
+        "register.move_unasked": "would move {entity} {id} from {old} to {new}; if that is intended, add --allow-moves (API: allow_moves=true)",
+        "register.contractor_rename": "contractor {id} is registered as {name!r}; only an admin renames a contractor, so use that name",
+        "register.file_type": "{file}: unsupported file type {suffix}; use .csv or .xlsx",
+        "register.not_text": "{file}: not UTF-8 or GB18030 text",
+        "register.unreadable": "{file}: cannot be read: {error}",
+        "register.no_header": "{file}: no recognizable header; the first row must name the columns (docs/register.md)",
+        "register.no_rows": "{file}: no rows under the header",
+        "cli.error": "error",
+        "cli.database": "cannot reach the database at {where}: {reason}. Check LIFTWATCH_DATABASE_URL (unset, the embedded database is used).",
+        "cli.broker": "cannot reach the MQTT broker at {where}: {reason}. Check LIFTWATCH_BROKER_URL (unset, a local broker is used).",
+        "cli.extension": "the database has no {extension} extension: {reason}. Set LIFTWATCH_TIMESCALE=off to use plain PostgreSQL, or install the extension.",
+        "cli.port_busy": "cannot serve on {host}:{port}: {reason}. Choose another port with --port (or LIFTWATCH_API_PORT), or stop what is using it.",
+        "cli.file": "cannot read {path}: {reason}.",
+        "cli.encoding": "the file's encoding is not recognized: {reason}. Save it as UTF-8.",
+        "cli.unexpected": "{kind}: {reason}. Run again with --debug for the details.",
+        "cli.scope_needed": "a {role} token needs --scope <{column}>",
+        "cli.setting": "the setting {setting} is wrong: {reason}",
+        "cli.schema": "the database at {where} has no liftwatch schema ({reason}). Run liftwatch db upgrade first, or check LIFTWATCH_DATABASE_URL.",
+        "register.cell.identifier": "expected an identifier of letters, digits and . _ : - (at most 64, no spaces or '/')",
+        "register.cell.whole_number": "expected a whole number between {lo} and {hi}",
+        "register.cell.number": "expected a number between {lo} and {hi}",
+        "register.cell.share": "expected a share such as 0.35 or 35%",
+        "register.cell.share_range": "expected a share between 0 and 1 (or 0% and 100%)",
+        "register.cell.date": "expected a date such as 2006-05-01 (or 2006/5/1, 2006年5月1日)",
+        "register.cell.real_date": "not a real date",
+        "register.cell.choice": "expected one of {options}",
+        "register.missing_value": "required value is missing",
+        "register.before": "is before {other}",
+        "register.empty_header": "(empty header)",
+        "register.unknown_column": "unknown column",
+        "register.known_columns": "one of the columns in docs/register.md",
+        "register.same_column": "same column as {other!r}",
+        "register.missing_column": "required column missing (header {en!r} or {zh!r})",
+        "register.duplicate": "duplicate of row {row}",
+        "register.differs": "differs from row {row} for the same {column} {value!r}",
+        "register.problems": "{n} problem(s) in the file",
+        "register.where": "row {row}, {field}: {reason}",
+        "register.entity.street_office": "street office",
+        "register.entity.community": "community",
+        "register.entity.building": "building",
+        "register.entity.unit": "unit",
+        # end of access and errors
     },
 }
 
@@ -379,3 +468,19 @@ def local_name(row: dict[str, object], lang: Lang, key: str = "name") -> str:
     if lang == "en" and english:
         return str(english)
     return str(row.get(key) or "")
+
+
+def user_lang() -> Lang:
+    """The language of a command-line user: ``LIFTWATCH_LANG``, else the locale, else English.
+
+    Read from the environment itself, not the settings: it chooses the language in which a broken
+    configuration is reported.
+    """
+    explicit = os.environ.get("LIFTWATCH_LANG", "").strip()
+    if explicit:
+        return "zh-CN" if explicit.lower().startswith("zh") else "en"
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return "zh-CN" if value.lower().startswith("zh") else "en"
+    return "en"

@@ -13,16 +13,19 @@ from __future__ import annotations
 import csv
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg.rows import tuple_row
 
+from core import register_rules
 from core.errors import Invalid, Problem, ProblemList
-from core.register_format import BY_HEADER, COLUMNS, CellError
+from core.i18n import Lang, t, user_lang
+from core.register_format import BY_HEADER, BY_KEY, COLUMNS, CellError, header_lang
+from core.scope import ADMIN, Scope
 
 log = logging.getLogger(__name__)
 
@@ -73,16 +76,29 @@ class ImportReport:
 
 
 def read_file(path: Path) -> list[dict[str, Any]]:
-    """Rows of a CSV or XLSX register file as dicts keyed by its headers (row order kept)."""
+    """Rows of a CSV or XLSX register file as dicts keyed by its headers (row order kept).
+
+    A file without rows is refused, in the language of its headers: an empty file, or a header
+    with nothing under it, would otherwise import as "0 rows" and look like success.
+    """
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path)
-    if suffix in (".csv", ".txt", ".tsv"):
-        return _read_csv(path)
-    raise Invalid(f"{path.name}: unsupported file type {suffix!r}; use .csv or .xlsx")
+        header, rows = _read_xlsx(path)
+    elif suffix in (".csv", ".txt", ".tsv"):
+        header, rows = _read_csv(path)
+    else:
+        lang = user_lang()
+        raise Invalid(t(lang, "register.file_type", file=path.name, suffix=suffix))
+    if not rows:
+        lang = header_lang(header) or user_lang()
+        known = header_lang(header) is not None
+        raise Invalid(
+            t(lang, "register.no_rows" if known else "register.no_header", file=path.name)
+        )
+    return rows
 
 
-def _read_csv(path: Path) -> list[dict[str, Any]]:
+def _read_csv(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
     raw = path.read_bytes()
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -91,19 +107,27 @@ def _read_csv(path: Path) -> list[dict[str, Any]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise Invalid(f"{path.name}: not UTF-8 or GB18030 text")
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;") if text.strip() else csv.excel
-    return list(csv.DictReader(text.splitlines(), dialect=dialect))
+        raise Invalid(t(user_lang(), "register.not_text", file=path.name))
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    except csv.Error:  # one column, or not a table at all: the header check says which
+        dialect = csv.excel
+    try:
+        reader = csv.DictReader(text.splitlines(), dialect=dialect)
+        rows = list(reader)
+    except csv.Error as exc:
+        raise Invalid(t(user_lang(), "register.unreadable", file=path.name, error=exc)) from None
+    return [str(h) for h in reader.fieldnames or []], rows
 
 
-def _read_xlsx(path: Path) -> list[dict[str, Any]]:
+def _read_xlsx(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
     import openpyxl
 
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         rows = book.worksheets[0].iter_rows(values_only=True)
         header = [str(h).strip() if h is not None else "" for h in next(rows, [])]
-        return [
+        return header, [
             dict(zip(header, row, strict=False))
             for row in rows
             if any(v not in (None, "") for v in row)
@@ -113,93 +137,107 @@ def _read_xlsx(path: Path) -> list[dict[str, Any]]:
 
 
 def parse_rows(
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[Mapping[str, Any]], *, lang: Lang | None = None
 ) -> tuple[list[tuple[int, dict[str, Any]]], list[Problem]]:
-    """Check every row; return the good ones (with their file row numbers) and every problem."""
+    """Check every row; return the good ones (with their file row numbers) and every problem.
+
+    A problem names the column as the file writes it and reads in the file's language (Chinese
+    headers, Chinese reasons), unless ``lang`` says otherwise.
+    """
+    rows = list(rows)
+    headers = list(rows[0].keys()) if rows else []
+    lang = lang or header_lang(headers) or user_lang()
+    header_problems, written = _check_header(headers, lang)
+    if header_problems:
+        return [], header_problems
+
+    def name(key: str) -> str:
+        return written.get(key) or (BY_KEY[key].zh if lang == "zh-CN" else key)
+
     good: list[tuple[int, dict[str, Any]]] = []
     problems: list[Problem] = []
-    header_checked = False
     for index, raw in enumerate(rows):
         row_no = index + 2  # row 1 is the header
-        if not header_checked:
-            problems += _check_header(raw.keys())
-            if problems:
-                return [], problems
-            header_checked = True
         parsed: dict[str, Any] = dict.fromkeys(KEYS)
         row_problems = []
         for header, value in raw.items():
-            column = BY_HEADER.get(str(header).strip()) or BY_HEADER.get(
-                str(header).strip().lower()
-            )
+            column = _column(header)
             if column is None or value is None or str(value).strip() == "":
                 continue
             try:
                 parsed[column.key] = column.parse(value)
             except CellError as exc:
-                row_problems.append(Problem(column.key, str(exc), got=str(value), row=row_no))
+                reason = t(lang, f"register.cell.{exc.key}", **exc.values)
+                row_problems.append(Problem(name(column.key), reason, got=str(value), row=row_no))
         for column in COLUMNS:
             if (
                 column.required
                 and parsed[column.key] is None
-                and not any(p.field == column.key for p in row_problems)
+                and not any(p.field == name(column.key) for p in row_problems)
             ):
-                row_problems.append(Problem(column.key, "required value is missing", row=row_no))
+                reason = t(lang, "register.missing_value")
+                row_problems.append(Problem(name(column.key), reason, row=row_no))
         if (
             parsed["renewed_on"]
             and parsed["installed_on"]
             and parsed["renewed_on"] < parsed["installed_on"]
         ):
+            reason = t(lang, "register.before", other=name("installed_on"))
             row_problems.append(
-                Problem(
-                    "renewed_on",
-                    "is before installed_on",
-                    got=str(parsed["renewed_on"]),
-                    row=row_no,
-                )
+                Problem(name("renewed_on"), reason, got=str(parsed["renewed_on"]), row=row_no)
             )
         if row_problems:
             problems += row_problems
         else:
             good.append((row_no, parsed))
-    bad_rows = _cross_row_problems(good)
+    bad_rows = _cross_row_problems(good, lang, name)
     problems += bad_rows
     rejected = {p.row for p in bad_rows}
     return [(n, r) for n, r in good if n not in rejected], problems
 
 
-def _check_header(headers: Iterable[str]) -> list[Problem]:
+def _column(header: Any) -> Any:
+    name = str(header).strip()
+    return BY_HEADER.get(name) or BY_HEADER.get(name.lower())
+
+
+def _check_header(headers: Iterable[Any], lang: Lang) -> tuple[list[Problem], dict[str, str]]:
+    """Problems with the header row, and each known column's header as the file writes it."""
     seen: dict[str, str] = {}
     problems = []
     for header in headers:
         name = str(header).strip()
-        column = BY_HEADER.get(name) or BY_HEADER.get(name.lower())
+        column = _column(header)
         if column is None:
             problems.append(
                 Problem(
-                    name or "(empty header)",
-                    "unknown column",
-                    expected="one of the columns in docs/register.md",
+                    name or t(lang, "register.empty_header"),
+                    t(lang, "register.unknown_column"),
+                    expected=t(lang, "register.known_columns"),
                     row=1,
                 )
             )
         elif column.key in seen:
-            problems.append(Problem(name, f"same column as {seen[column.key]!r}", row=1))
+            problems.append(
+                Problem(name, t(lang, "register.same_column", other=seen[column.key]), row=1)
+            )
         else:
             seen[column.key] = name
     for column in COLUMNS:
         if column.required and column.key not in seen:
             problems.append(
                 Problem(
-                    column.key,
-                    f"required column missing (header {column.key!r} or {column.zh!r})",
+                    column.zh if lang == "zh-CN" else column.key,
+                    t(lang, "register.missing_column", en=column.key, zh=column.zh),
                     row=1,
                 )
             )
-    return problems
+    return problems, seen
 
 
-def _cross_row_problems(good: list[tuple[int, dict[str, Any]]]) -> list[Problem]:
+def _cross_row_problems(
+    good: list[tuple[int, dict[str, Any]]], lang: Lang, name: Callable[[str], str]
+) -> list[Problem]:
     problems = []
     for unique in ("unit_id", "registration_code"):
         first: dict[Any, int] = {}
@@ -207,8 +245,8 @@ def _cross_row_problems(good: list[tuple[int, dict[str, Any]]]) -> list[Problem]
             if row[unique] in first:
                 problems.append(
                     Problem(
-                        unique,
-                        f"duplicate of row {first[row[unique]]}",
+                        name(unique),
+                        t(lang, "register.duplicate", row=first[row[unique]]),
                         got=row[unique],
                         row=row_no,
                     )
@@ -226,8 +264,14 @@ def _cross_row_problems(good: list[tuple[int, dict[str, Any]]]) -> list[Problem]
                 if row[fact] != first_row[fact]:
                     problems.append(
                         Problem(
-                            fact,
-                            f"differs from row {first_no} for the same {key} {row[key]!r}",
+                            name(fact),
+                            t(
+                                lang,
+                                "register.differs",
+                                row=first_no,
+                                column=name(key),
+                                value=row[key],
+                            ),
                             expected=str(first_row[fact]),
                             got=str(row[fact]),
                             row=row_no,
@@ -242,20 +286,35 @@ def import_rows(
     *,
     source: str,
     skip_invalid: bool = False,
+    scope: Scope = ADMIN,
+    allow_moves: bool = False,
+    lang: Lang | None = None,
 ) -> ImportReport:
-    """Validate and merge register rows; raise ProblemList (writing nothing) unless skip_invalid."""
+    """Validate and merge register rows; raise ProblemList (writing nothing) unless skip_invalid.
+
+    What the rows touch must lie in ``scope`` and moves must be asked for (core/register_rules.py);
+    rows that break those rules reject the whole import, whatever ``skip_invalid`` says.
+    """
     started = time.perf_counter()
     rows = list(rows)
-    good, problems = parse_rows(rows)
+    headers = list(rows[0].keys()) if rows else []
+    lang = lang or header_lang(headers) or user_lang()
+    good, problems = parse_rows(rows, lang=lang)
     report = ImportReport(rows=len(rows), problems=problems)
     report.rejected = len({p.row for p in problems})
     if problems and not skip_invalid:
-        raise ProblemList(problems)
+        raise ProblemList(problems, lang=lang)
     if any(p.row == 1 for p in problems):
-        raise ProblemList(problems)  # a bad header spoils every row
+        raise ProblemList(problems, lang=lang)  # a bad header spoils every row
     with conn.transaction():
         report.created, report.updated, report.changes_logged = _merge(
-            conn, [r for _, r in good], source
+            conn,
+            good,
+            source=source,
+            scope=scope,
+            allow_moves=allow_moves,
+            lang=lang,
+            names={c.key: str(h).strip() for h in headers if (c := _column(h)) is not None},
         )
     report.unchanged = len(good) - report.created - report.updated
     report.seconds = time.perf_counter() - started
@@ -269,10 +328,17 @@ def import_file(
     *,
     skip_invalid: bool = False,
     rejects_path: Path | None = None,
+    allow_moves: bool = False,
 ) -> ImportReport:
     """Import a CSV or XLSX register file; with skip_invalid, write rejected rows to rejects_path."""
     rows = read_file(path)
-    report = import_rows(conn, rows, source=f"file:{path.name}", skip_invalid=skip_invalid)
+    report = import_rows(
+        conn,
+        rows,
+        source=f"file:{path.name}",
+        skip_invalid=skip_invalid,
+        allow_moves=allow_moves,
+    )
     if skip_invalid and report.problems and rejects_path is not None:
         write_rejects(rows, report.problems, rejects_path)
     return report
@@ -295,7 +361,7 @@ def write_rejects(rows: Sequence[Mapping[str, Any]], problems: list[Problem], pa
 
 _STAGE = """
 CREATE TEMP TABLE register_stage (
-    district_id text, district text, street_office_id text, street_office text,
+    row_no integer, district_id text, district text, street_office_id text, street_office text,
     community_id text, community text, building_id text, building text, floors smallint,
     households integer, residents integer, elderly_share numeric(4,3), year_built smallint,
     property_unit text, fund_status text, fund_balance numeric(14,2), unit_id text,
@@ -405,20 +471,34 @@ RETURNING (xmax = 0) AS created
 
 
 def _merge(
-    conn: psycopg.Connection[Any], rows: list[dict[str, Any]], source: str
+    conn: psycopg.Connection[Any],
+    rows: list[tuple[int, dict[str, Any]]],
+    *,
+    source: str,
+    scope: Scope,
+    allow_moves: bool,
+    lang: Lang,
+    names: Mapping[str, str],
 ) -> tuple[int, int, int]:
     """Merge parsed rows into the register; return (created, updated, changes logged)."""
     if not rows:
         return 0, 0, 0
     with conn.cursor(row_factory=tuple_row) as cur:
         cur.execute(_STAGE)
-        with cur.copy(f"COPY register_stage ({', '.join(KEYS)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[k] for k in KEYS])
+        with cur.copy(f"COPY register_stage (row_no, {', '.join(KEYS)}) FROM STDIN") as copy:
+            for row_no, row in rows:
+                copy.write_row([row_no, *(row[k] for k in KEYS)])
+        problems = register_rules.check(cur, scope=scope, allow_moves=allow_moves, lang=lang)
+        if problems:
+            # Named as the file names them, like every other problem with the file.
+            raise ProblemList(
+                [replace(p, field=names.get(p.field, p.field)) for p in problems], lang=lang
+            )
+        logged = register_rules.record_moves(cur, source=source) if allow_moves else 0
         for statement in _MERGE_PARENTS:
             cur.execute(statement)
         cur.execute(_LOG_CHANGES, {"source": source})
-        logged = cur.rowcount
+        logged += cur.rowcount
         cur.execute(_MERGE_UNITS)
         outcomes = [created for (created,) in cur.fetchall()]
         for statement in _CONTRACTS:

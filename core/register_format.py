@@ -7,17 +7,24 @@ community, street office and district facts repeat on every row of a unit in the
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from core.contracts import is_identifier
+from core.i18n import Lang, t
 
 
 class CellError(ValueError):
-    """A cell that cannot be read; the message says what was expected."""
+    """A cell that cannot be read: ``key`` names the reason in core/i18n.py ("register.cell.*"),
+    ``values`` fill it in."""
+
+    def __init__(self, key: str, **values: Any) -> None:
+        super().__init__(t("en", f"register.cell.{key}", **values))
+        self.key = key
+        self.values = values
 
 
 def _text(value: Any) -> str:
@@ -27,9 +34,7 @@ def _text(value: Any) -> str:
 def _identifier(value: Any) -> str:
     text = _text(value)
     if not is_identifier(text):
-        raise CellError(
-            "expected an identifier of letters, digits and . _ : - (at most 64, no spaces or '/')"
-        )
+        raise CellError("identifier")
     return text
 
 
@@ -38,9 +43,9 @@ def _int(lo: int, hi: int) -> Callable[[Any], int]:
         try:
             number = Decimal(str(value).strip().replace(",", ""))
         except InvalidOperation:
-            raise CellError(f"expected a whole number between {lo} and {hi}") from None
+            raise CellError("whole_number", lo=lo, hi=hi) from None
         if number != number.to_integral_value() or not lo <= number <= hi:
-            raise CellError(f"expected a whole number between {lo} and {hi}")
+            raise CellError("whole_number", lo=lo, hi=hi)
         return int(number)
 
     return parse
@@ -52,9 +57,9 @@ def _decimal(lo: float, hi: float) -> Callable[[Any], Decimal]:
         try:
             number = Decimal(text)
         except InvalidOperation:
-            raise CellError(f"expected a number between {lo} and {hi}") from None
+            raise CellError("number", lo=lo, hi=hi) from None
         if not lo <= number <= hi:
-            raise CellError(f"expected a number between {lo} and {hi}")
+            raise CellError("number", lo=lo, hi=hi)
         return number
 
     return parse
@@ -67,11 +72,11 @@ def _share(value: Any) -> Decimal:
     try:
         number = Decimal(text.rstrip("%").strip())
     except InvalidOperation:
-        raise CellError("expected a share such as 0.35 or 35%") from None
+        raise CellError("share") from None
     if percent or number > 1:
         number = number / 100
     if not 0 <= number <= 1:
-        raise CellError("expected a share between 0 and 1 (or 0% and 100%)")
+        raise CellError("share_range")
     return number.quantize(Decimal("0.001"))
 
 
@@ -85,11 +90,11 @@ def _date(value: Any) -> date:
         return value
     match = _DATE_RE.match(_text(value))
     if not match:
-        raise CellError("expected a date such as 2006-05-01 (or 2006/5/1, 2006年5月1日)")
+        raise CellError("date")
     try:
         return date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError as exc:
-        raise CellError(f"not a real date: {exc}") from None
+    except ValueError:
+        raise CellError("real_date") from None
 
 
 def _choice(options: dict[str, str]) -> Callable[[Any], str]:
@@ -99,7 +104,7 @@ def _choice(options: dict[str, str]) -> Callable[[Any], str]:
             shown = sorted(
                 {k for k in options if k.isascii()} | {k for k in options if not k.isascii()}
             )
-            raise CellError(f"expected one of {', '.join(shown)}")
+            raise CellError("choice", options=", ".join(shown))
         return options[key]
 
     return parse
@@ -194,3 +199,18 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 BY_HEADER: dict[str, Column] = {c.key: c for c in COLUMNS} | {c.zh: c for c in COLUMNS}
+BY_KEY: dict[str, Column] = {c.key: c for c in COLUMNS}
+
+
+def header_lang(headers: Iterable[Any]) -> Lang | None:
+    """The language of a file's headers: zh-CN when most known ones are Chinese; None if none is."""
+    names = [str(h).strip() for h in headers if h is not None]
+    chinese = sum(1 for n in names if n in _ZH)
+    english = sum(1 for n in names if n.lower() in _EN)
+    if chinese == english == 0:
+        return None
+    return "zh-CN" if chinese > english else "en"
+
+
+_ZH = {c.zh for c in COLUMNS}
+_EN = {c.key for c in COLUMNS}

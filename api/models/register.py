@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from api.models.common import Body, Day
 from core.contracts import ID_PATTERN
 
 Id = Field(pattern=ID_PATTERN, min_length=1, max_length=64)
@@ -16,8 +17,29 @@ DriveType = Literal["traction", "hydraulic", "other"]
 ServiceStatus = Literal["in_service", "stopped", "under_renewal", "retired"]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _In(Body):
+    """A body that creates or changes a register entry."""
+
+
+def _without_null(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    for name in getattr(model, "NOT_NULL", ()):
+        field = schema["properties"][name]
+        field.update(next(s for s in field.pop("anyOf") if s.get("type") != "null"))
+
+
+class _Update(_In):
+    """A change: only the fields sent change. Those the register cannot hold empty (NOT_NULL) may
+    be left out but not sent as null, and the OpenAPI document says so."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_without_null)
+    NOT_NULL: ClassVar[tuple[str, ...]] = ()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name in cls.NOT_NULL:
+            raise ValueError("may be left out, but not null: the register keeps a value here")
+        return value
 
 
 class District(BaseModel):
@@ -34,7 +56,9 @@ class DistrictCreate(_In):
     name_en: str | None = Field(default=None, max_length=200)
 
 
-class DistrictUpdate(_In):
+class DistrictUpdate(_Update):
+    NOT_NULL = ("name",)
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     name_en: str | None = Field(default=None, max_length=200)
 
@@ -55,7 +79,9 @@ class StreetOfficeCreate(_In):
     name_en: str | None = Field(default=None, max_length=200)
 
 
-class StreetOfficeUpdate(_In):
+class StreetOfficeUpdate(_Update):
+    NOT_NULL = ("name",)
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     name_en: str | None = Field(default=None, max_length=200)
 
@@ -76,7 +102,9 @@ class CommunityCreate(_In):
     name_en: str | None = Field(default=None, max_length=200)
 
 
-class CommunityUpdate(_In):
+class CommunityUpdate(_Update):
+    NOT_NULL = ("name",)
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     name_en: str | None = Field(default=None, max_length=200)
 
@@ -112,10 +140,12 @@ class BuildingCreate(_In):
     year_built: int | None = Field(default=None, ge=1900, le=2100)
     property_unit: str | None = Field(default=None, max_length=200)
     fund_status: FundStatus = "none"
-    fund_balance: float | None = Field(default=None, ge=0, le=1e12)
+    fund_balance: float | None = Field(default=None, ge=0, le=999_999_999_999)
 
 
-class BuildingUpdate(_In):
+class BuildingUpdate(_Update):
+    NOT_NULL = ("name", "floors", "households", "fund_status")
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     floors: int | None = Field(default=None, ge=1, le=200)
     households: int | None = Field(default=None, ge=0, le=100000)
@@ -124,7 +154,7 @@ class BuildingUpdate(_In):
     year_built: int | None = Field(default=None, ge=1900, le=2100)
     property_unit: str | None = Field(default=None, max_length=200)
     fund_status: FundStatus | None = None
-    fund_balance: float | None = Field(default=None, ge=0, le=1e12)
+    fund_balance: float | None = Field(default=None, ge=0, le=999_999_999_999)
 
 
 class Unit(BaseModel):
@@ -155,8 +185,8 @@ class UnitCreate(_In):
     building_id: str = Id
     manufacturer: str = Name
     model: str | None = Field(default=None, max_length=200)
-    installed_on: date
-    renewed_on: date | None = None
+    installed_on: Day
+    renewed_on: Day | None = None
     rated_load_kg: int | None = Field(default=None, ge=50, le=20000)
     rated_speed_mps: float | None = Field(default=None, ge=0.05, le=20)
     stops: int | None = Field(default=None, ge=1, le=200)
@@ -165,10 +195,12 @@ class UnitCreate(_In):
     service_status: ServiceStatus = "in_service"
 
 
-class UnitUpdate(_In):
+class UnitUpdate(_Update):
+    NOT_NULL = ("manufacturer", "drive_type", "contractor_id", "service_status")
+
     manufacturer: str | None = Field(default=None, min_length=1, max_length=200)
     model: str | None = Field(default=None, max_length=200)
-    renewed_on: date | None = None
+    renewed_on: Day | None = None
     rated_load_kg: int | None = Field(default=None, ge=50, le=20000)
     rated_speed_mps: float | None = Field(default=None, ge=0.05, le=20)
     stops: int | None = Field(default=None, ge=1, le=200)
@@ -191,7 +223,9 @@ class ContractorCreate(_In):
     name_en: str | None = Field(default=None, max_length=200)
 
 
-class ContractorUpdate(_In):
+class ContractorUpdate(_Update):
+    NOT_NULL = ("name",)
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     name_en: str | None = Field(default=None, max_length=200)
 

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from api.models.common import Body, Day
+
 Flag = Literal["stopped", "replace_or_overhaul", "safety_assessment", "watch", "ok"]
 Sort = Literal["risk", "health", "pof", "cof"]
 
@@ -88,10 +90,10 @@ class Explanation(RankedUnit):
     flag_reason: Sentence | None = None
 
 
-class ScoreRunCreate(BaseModel):
+class ScoreRunCreate(Body):
     """Start a score run."""
 
-    as_of: date | None = Field(default=None, description="Score as of this date; default today.")
+    as_of: Day | None = Field(default=None, description="Score as of this date; default today.")
     note: str | None = Field(default=None, max_length=500)
 
 

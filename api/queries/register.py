@@ -9,7 +9,7 @@ import psycopg
 from psycopg import sql
 
 from api.queries.scoping import Level, contractor_condition, region_condition
-from core.errors import Invalid, NotFound
+from core.errors import Conflict, NotFound
 from core.scope import Scope
 
 Conn = psycopg.Connection[dict[str, Any]]
@@ -150,7 +150,7 @@ def _check_parent(conn: Conn, res: Resource, scope: Scope, values: dict[str, Any
     )
     if conn.execute(query, (values[column],)).fetchone() is None:
         # An unknown parent and one outside the scope read the same: nothing confirms it exists.
-        raise Invalid(
+        raise NotFound(
             f"no {level.replace('_', ' ')} {values[column]!r} in your scope", field=column
         )
 
@@ -162,7 +162,7 @@ def _check_contractor(conn: Conn, contractor_id: str) -> None:
         ).fetchone()
         is None
     ):
-        raise Invalid(f"no contractor {contractor_id!r}", field="contractor_id")
+        raise NotFound(f"no contractor {contractor_id!r}", field="contractor_id")
 
 
 def create_row(
@@ -173,13 +173,7 @@ def create_row(
     _check_parent(conn, res, scope, values)
     if res.table == "unit":
         _check_contractor(conn, values["contractor_id"])
-    if conn.execute(
-        sql.SQL("SELECT 1 FROM {} WHERE {} = %s").format(
-            sql.Identifier(res.table), sql.Identifier(res.key)
-        ),
-        (values[res.key],),
-    ).fetchone():
-        raise _conflict(res, values[res.key])
+    _check_free(conn, res, scope, values[res.key])
     columns = list(values)
     conn.execute(
         sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
@@ -202,10 +196,19 @@ def create_row(
     return get_row(conn, resource=resource, scope=scope, key=values[res.key])
 
 
-def _conflict(res: Resource, key: str) -> Exception:
-    from core.errors import Conflict
-
-    return Conflict(f"{res.name} {key!r} already exists")
+def _check_free(conn: Conn, res: Resource, scope: Scope, key: str) -> None:
+    """Conflict for a taken id the caller can see; for one it cannot, what a read of it answers."""
+    taken = sql.SQL("SELECT 1 FROM {} x WHERE x.{} = %s").format(
+        sql.Identifier(res.table), sql.Identifier(res.key)
+    )
+    if conn.execute(taken, (key,)).fetchone() is None:
+        return
+    visible = sql.SQL("{select} WHERE {cond} AND x.{key} = %s").format(
+        select=sql.SQL(res.select), cond=res.condition(scope), key=sql.Identifier(res.key)
+    )
+    if conn.execute(visible, (key,)).fetchone() is None:
+        raise NotFound(f"no {res.name} {key!r}")
+    raise Conflict(f"{res.name} {key!r} already exists")
 
 
 def update_row(
@@ -239,13 +242,16 @@ def _update_unit_history(
     unit_id = before["unit_id"]
     if "contractor_id" in changed:
         _check_contractor(conn, changed["contractor_id"])
-        conn.execute(
-            "UPDATE unit_contract SET valid_to = now() WHERE unit_id = %s AND valid_to IS NULL",
+        # The open period may start in the future (an import's contractor_since): it then ends a
+        # second after it starts, and the new one starts where it ends.
+        closed = conn.execute(
+            "UPDATE unit_contract SET valid_to = greatest(now(), valid_from + interval '1 second')"
+            " WHERE unit_id = %s AND valid_to IS NULL RETURNING valid_to",
             (unit_id,),
-        )
+        ).fetchone()
         conn.execute(
-            "INSERT INTO unit_contract (unit_id, contractor_id, valid_from) VALUES (%s, %s, now())",
-            (unit_id, changed["contractor_id"]),
+            "INSERT INTO unit_contract (unit_id, contractor_id, valid_from) VALUES (%s, %s, %s)",
+            (unit_id, changed["contractor_id"], closed["valid_to"] if closed else _now(conn)),
         )
     if changed.get("renewed_on"):
         conn.execute(
@@ -261,6 +267,12 @@ def _update_unit_history(
                 for field, value in changed.items()
             ],
         )
+
+
+def _now(conn: Conn) -> Any:
+    row = conn.execute("SELECT now() AS now").fetchone()
+    assert row is not None
+    return row["now"]
 
 
 def _text(value: Any) -> str | None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from api.deps import ConnDep, ScopeDep
-from api.models.common import Page
+from api.models.common import Instant, Page
 from api.problems import responses
 from api.queries import deadletters as q
 
@@ -55,8 +55,8 @@ def list_dead_letters(
     scope: ScopeDep,
     reason: Annotated[str | None, Query(max_length=64, description="Only this reason.")] = None,
     unit_id: Annotated[str | None, Query(max_length=64)] = None,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Annotated[Instant | None, Query(alias="from")] = None,
+    until: Annotated[Instant | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     max_bytes: Annotated[
         int,

@@ -1,6 +1,5 @@
 """Event queries over time ranges, a unit's timeline, and event ingestion over HTTP."""
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -8,7 +7,7 @@ from pydantic import BaseModel
 
 from api.deps import ConnDep, ScopeDep
 from api.models import events as m
-from api.models.common import Page
+from api.models.common import Instant, Page
 from api.problems import responses
 from api.queries import events as q
 from api.queries import register as rq
@@ -17,14 +16,14 @@ from scoring import queries as sq
 router = APIRouter(prefix="/v1", tags=["events"])
 
 Since = Annotated[
-    datetime | None,
+    Instant | None,
     Query(
         alias="from",
         description="Only events at or after this time (ISO 8601 with offset).",
         examples=["2023-01-01T00:00:00+08:00"],
     ),
 ]
-Until = Annotated[datetime | None, Query(alias="to", description="Only events before this time.")]
+Until = Annotated[Instant | None, Query(alias="to", description="Only events before this time.")]
 UnitId = Annotated[str, Path(max_length=64, description="The unit's id.")]
 
 _KINDS: dict[str, tuple[str, type[BaseModel]]] = {

@@ -11,8 +11,9 @@ from api.deps import ConnDep, SettingsDep, WriterDep
 from api.exports import MEDIA
 from api.models.register import ImportResult
 from api.problems import TooLarge, UnsupportedMedia, responses
-from core.errors import Invalid, Problem, ProblemList
-from core.register import import_rows, parse_rows, read_file
+from core.errors import Invalid
+from core.register import ImportReport, import_rows, read_file
+from core.scope import Scope
 
 router = APIRouter(prefix="/v1", tags=["register"])
 
@@ -25,7 +26,10 @@ _SUFFIX = {"text/csv": ".csv", "text/plain": ".csv", MEDIA["xlsx"]: ".xlsx"}
     summary="Import a register file (CSV or XLSX; admin, bureau)",
     description="The body is the file itself (`Content-Type: text/csv` or the XLSX media type), with "
     "English or Chinese headers (docs/register.md). All or nothing unless `skip_invalid`; every "
-    "problem is named with its row. A bureau may only import rows of its own district.",
+    "problem is named with its row. Scope is checked on what the rows touch: a bureau may change "
+    "only what is already in its district and create only inside it; moving a street office, "
+    "community, building or unit, or changing a unit's contractor, needs `allow_moves=true` and is "
+    "recorded; only an admin renames a contractor. A row that breaks these rules rejects the file.",
     responses=responses(401, 403, 413, 415, 422),
     openapi_extra={
         "requestBody": {
@@ -45,6 +49,13 @@ async def import_register(
     skip_invalid: Annotated[
         bool, Query(description="Import the good rows, report the bad.")
     ] = False,
+    allow_moves: Annotated[
+        bool,
+        Query(
+            description="Let the rows move entities between districts, street offices, "
+            "communities or buildings, or change units' contractors (each move is recorded)."
+        ),
+    ] = False,
 ) -> Any:
     """Merge the file's rows; returns what was created, updated, unchanged and rejected."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -53,10 +64,15 @@ async def import_register(
     body = await request.body()
     if len(body) > settings.api_max_body_bytes:
         raise TooLarge(f"at most {settings.api_max_body_bytes} bytes per request")
-    source = f"api:{principal.token_id}"
-    district = principal.scope.bound_to if principal.role == "bureau" else None
     report = await run_in_threadpool(
-        _import, conn, body, _SUFFIX[media], source, district, skip_invalid
+        _import,
+        conn,
+        body,
+        _SUFFIX[media],
+        source=f"api:{principal.token_id}",
+        scope=principal.scope,
+        skip_invalid=skip_invalid,
+        allow_moves=allow_moves,
     )
     return {
         "rows": report.rows,
@@ -70,8 +86,15 @@ async def import_register(
 
 
 def _import(
-    conn: Any, body: bytes, suffix: str, source: str, district: str | None, skip: bool
-) -> Any:
+    conn: Any,
+    body: bytes,
+    suffix: str,
+    *,
+    source: str,
+    scope: Scope,
+    skip_invalid: bool,
+    allow_moves: bool,
+) -> ImportReport:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"register{suffix}"
         path.write_bytes(body)
@@ -81,21 +104,11 @@ def _import(
             raise
         except Exception as exc:  # a corrupt spreadsheet is the sender's problem, not a 500
             raise Invalid(f"the file cannot be read: {exc}") from None
-    if not rows:
-        raise Invalid("the file holds no rows")
-    if district is not None:
-        good, _ = parse_rows(rows)
-        outside = [
-            Problem(
-                "district_id",
-                "outside your district",
-                expected=district,
-                got=r["district_id"],
-                row=n,
-            )
-            for n, r in good
-            if r["district_id"] != district
-        ]
-        if outside:
-            raise ProblemList(outside)
-    return import_rows(conn, rows, source=source, skip_invalid=skip)
+    return import_rows(
+        conn,
+        rows,
+        source=source,
+        skip_invalid=skip_invalid,
+        scope=scope,
+        allow_moves=allow_moves,
+    )

@@ -62,8 +62,10 @@ class IngestSummary(BaseModel):
         "requestBody": {
             "required": True,
             "content": {
+                # Any item is taken: one that is not an event object is answered (and kept as a
+                # dead letter) one by one, like every other bad item, not by refusing the batch.
                 "application/json": {
-                    "schema": {"type": "array", "items": {"type": "object"}},
+                    "schema": {"type": "array", "items": {}},
                     "example": _EXAMPLE,
                 },
                 "application/x-ndjson": {"schema": {"type": "string"}},
@@ -88,6 +90,8 @@ async def push_events(
         raise TooLarge(f"at most {settings.api_max_body_bytes} bytes per request")
     if not body.strip():
         raise Invalid("the body is empty; send a JSON array of events or NDJSON")
+    if media == "application/json" and not body.lstrip().startswith(b"["):
+        raise Invalid("an application/json body must be a JSON array of events")
     buckets = request.app.state.ingest_buckets
     wait = buckets.wait(principal.token_id)
     if wait:

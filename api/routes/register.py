@@ -17,6 +17,7 @@ from api.models.common import Page
 from api.problems import Forbidden, responses
 from api.queries import register as q
 from api.tokens import Principal
+from core.scope import Role
 
 router = APIRouter(prefix="/v1", tags=["register"])
 
@@ -36,7 +37,8 @@ class Spec:
     create: type[BaseModel]
     update: type[BaseModel]
     filters: tuple[str, ...]
-    creators: tuple[str, ...] = ("admin", "bureau")
+    creators: tuple[Role, ...] = ("admin", "bureau")
+    updaters: tuple[Role, ...] = ("admin", "bureau")
 
 
 SPECS = (
@@ -101,6 +103,9 @@ SPECS = (
         m.ContractorCreate,
         m.ContractorUpdate,
         (),
+        # Contractors serve many districts: a rename would show in every one, so only an admin
+        # renames. A bureau registers new ones and assigns them to its units.
+        updaters=("admin",),
     ),
 )
 
@@ -186,14 +191,16 @@ def _add(spec: Spec) -> None:
         status_code=201,
         response_model=spec.model,
         summary=f"Create a {spec.resource}",
-        description=f"Allowed to: {', '.join(spec.creators)} (a bureau only inside its district).",
-        responses=responses(401, 403, 409, 422),
+        description=f"Allowed to: {', '.join(spec.creators)} (a bureau only inside its district). "
+        "An id already used outside the caller's scope answers 404, as an unknown parent does; "
+        "409 only for an id the caller can see.",
+        responses=responses(401, 403, 404, 409, 422),
         operation_id=f"create_{key.removesuffix('_id')}",
     )
 
     def update(
         conn: ConnDep,
-        principal: Annotated[Principal, Depends(require("admin", "bureau"))],
+        principal: Annotated[Principal, Depends(require(*spec.updaters))],
         key_value: key_path,
         body: spec.update,  # type: ignore[name-defined]
     ) -> Any:
@@ -212,8 +219,9 @@ def _add(spec: Spec) -> None:
         methods=["PATCH"],
         response_model=spec.model,
         summary=f"Change a {spec.resource}",
-        description="Only the fields sent change. Allowed to admin and bureau; unit changes are audited.",
-        responses=responses(401, 403, 404, 422),
+        description=f"Only the fields sent change. Allowed to: {', '.join(spec.updaters)} (a bureau "
+        "only inside its district). Unit changes, a new contractor included, are audited.",
+        responses=responses(401, 403, 404, 409, 422),
         operation_id=f"update_{key.removesuffix('_id')}",
     )
 

@@ -1,6 +1,5 @@
 """Rankings, a unit's explanation, score runs and their comparison; a bureau may start a run."""
 
-from datetime import date
 from typing import Annotated, Any
 
 import orjson
@@ -9,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from api import runs
 from api.deps import ConnDep, DbDep, ScopeDep, ScorerDep, SettingsDep
 from api.models import scores as m
+from api.models.common import Day
 from api.problems import responses
 from core.errors import NotFound
 from scoring import queries as q
@@ -33,7 +33,7 @@ class RankingQuery:
         self,
         *,
         run_id: int | None = None,
-        as_of: date | None = None,
+        as_of: Day | None = None,
         district_id: str | None = None,
         street_office_id: str | None = None,
         community_id: str | None = None,
@@ -85,7 +85,7 @@ async def ranking_query(
         int | None, Query(ge=1, le=2**62, description="This run; default the latest.")
     ] = None,
     as_of: Annotated[
-        date | None, Query(description="The latest run scored as of this date or before.")
+        Day | None, Query(description="The latest run scored as of this date or before.")
     ] = None,
     district_id: Place = None,
     street_office_id: Place = None,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from core.i18n import user_lang
 from core.settings import get_settings
+from liftwatch.failures import ensure_port_free
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,6 +48,8 @@ def _serve(args: argparse.Namespace) -> int:
     from core import migrate
     from core.db import database_url
 
+    # Before anything is printed or started: a busy port is the first thing to know.
+    ensure_port_free(args.host, args.port, lang=user_lang())
     migrate.upgrade(database_url())
     print(f"liftwatch api on http://{args.host}:{args.port} (OpenAPI at /openapi.json)", flush=True)
     options = {

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from core.i18n import user_lang
+from liftwatch.failures import ensure_port_free
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = sub.add_parser(
@@ -27,6 +30,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from liftwatch.demo import DemoPlan, run_demo
 
+    # Checked first: the demo takes minutes to load before it would find the port taken.
+    ensure_port_free(args.host, args.port, lang=user_lang())
     return run_demo(
         DemoPlan(city_units=args.units), host=args.host, port=args.port, reload_data=args.reload
     )

@@ -8,7 +8,9 @@ from pathlib import Path
 from core import migrate
 from core.db import connect, database_url
 from core.errors import Invalid
+from core.i18n import user_lang
 from core.register import import_file
+from core.register_format import header_lang
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,22 +36,38 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         help="where --skip-invalid writes rejected rows (default: FILE.rejects.csv)",
     )
+    imp.add_argument(
+        "--allow-moves",
+        action="store_true",
+        help="let the file move street offices, communities, buildings or units to another "
+        "district, street office, community or building, or change units' contractors (each move "
+        "is recorded); without it such rows are rejected",
+    )
     imp.set_defaults(func=_import)
 
 
 def _import(args: argparse.Namespace) -> int:
+    from liftwatch.cli import where
+
     if not args.file.exists():
         raise Invalid(f"{args.file} does not exist")
     url = database_url()
     migrate.upgrade(url)
     rejects = args.rejects or args.file.with_suffix(".rejects.csv")
     with connect(url) as conn:
-        report = import_file(conn, args.file, skip_invalid=args.skip_invalid, rejects_path=rejects)
+        report = import_file(
+            conn,
+            args.file,
+            skip_invalid=args.skip_invalid,
+            rejects_path=rejects,
+            allow_moves=args.allow_moves,
+        )
     print(report.summary())
     if report.problems:
         print(f"{report.rejected} row(s) rejected, written to {rejects}:")
+        lang = header_lang(p.field for p in report.problems) or user_lang()
         for p in report.problems[:20]:
-            print(f"  row {p.row}, {p.field}: {p.reason}")
+            print(f"  {where(p, lang)}")
         if len(report.problems) > 20:
             print(f"  ... and {len(report.problems) - 20} more in {rejects}")
     return 0

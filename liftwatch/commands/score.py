@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 
 from core import migrate
+from core.dates import OutOfRange, parse_day
 from core.db import connect, database_url
 from core.errors import ConfigError, Invalid, NotFound
 from core.scope import ADMIN
@@ -31,10 +32,11 @@ def _say(message: str) -> None:
 
 
 def _day(text: str) -> date:
+    # The API's bounds (core/dates.py): scoring far outside them would overflow its date arithmetic.
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+        return parse_day(text)
+    except OutOfRange as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

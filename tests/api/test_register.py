@@ -121,8 +121,9 @@ def test_bureau_creates_and_changes_inside_its_district_only(api: Api) -> None:
         headers=h,
         json={"community_id": "C8", "street_office_id": "S3", "name": "x"},
     )
-    assert outside.status_code == 422
-    assert "in your scope" in outside.json()["detail"]
+    # A parent outside the scope reads as one that does not exist.
+    assert outside.status_code == 404
+    assert outside.json()["detail"] == "no street office 'S3' in your scope"
     again = api.client.post(
         "/v1/communities",
         headers=h,
@@ -151,7 +152,7 @@ def test_unit_changes_are_audited_and_move_the_contract(api: Api) -> None:
     timeline = api.get("admin", "/v1/units/U1/timeline").json()
     assert {c["field"] for c in timeline["changes"]} >= {"contractor_id", "service_status"}
     unknown = api.client.patch("/v1/units/U2", headers=h, json={"contractor_id": "K404"})
-    assert unknown.status_code == 422
+    assert unknown.status_code == 404
 
 
 def test_create_unit_and_building(api: Api) -> None:
@@ -242,7 +243,7 @@ def test_register_import_by_role(api: Api) -> None:
     assert api.get("bureau", "/v1/units/U10").status_code == 200
     outside = api.client.post("/v1/register/import", headers=h, content=_csv(rows))
     assert outside.status_code == 422
-    assert [p["row"] for p in outside.json()["problems"]] == [5]
+    assert {p["row"] for p in outside.json()["problems"]} == {5}
     reader = {**api.as_("street_office"), "Content-Type": "text/csv"}
     assert api.client.post("/v1/register/import", headers=reader, content=body).status_code == 403
     xml = {**api.as_("admin"), "Content-Type": "application/xml"}

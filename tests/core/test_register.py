@@ -93,7 +93,8 @@ def test_skip_invalid_imports_good_rows_and_writes_rejects(
     assert (report.created, report.rejected) == (3, 1)
     rejected = list(csv.DictReader(rejects.read_text(encoding="utf-8-sig").splitlines()))
     assert [r["row"] for r in rejected] == ["4"]
-    assert "manufacturer: required value is missing" in rejected[0]["errors"]
+    # The file has Chinese headers: its problems are told in Chinese, by its own column names.
+    assert "制造单位: 缺少必填值" in rejected[0]["errors"]
 
 
 def test_unknown_and_missing_columns_are_reported(conn: psycopg.Connection[Any]) -> None:
@@ -116,7 +117,11 @@ def test_renewal_and_contractor_change_keep_history(conn: psycopg.Connection[Any
         contractor="维保二",
         contractor_since="2024-01-01",
     )
-    report = import_rows(conn, [changed], source="second")
+    # A new contractor is a move: refused unless asked for.
+    with pytest.raises(ProblemList) as caught:
+        import_rows(conn, [changed], source="second")
+    assert [p.field for p in caught.value.problems] == ["contractor_id"]
+    report = import_rows(conn, [changed], source="second", allow_moves=True)
     assert (report.updated, report.changes_logged) == (1, 2)
     fields = {
         r["field"]: (r["old_value"], r["new_value"])
