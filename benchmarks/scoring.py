@@ -2,7 +2,7 @@
 
 Generates a register and two and a half years of events in SQL (faults, inspections, half-monthly
 maintenance, weekly status samples) into a separate database, then times one score run step by
-step (feature SQL, health index, learned model, flags and rank, writing the run) next to a raw
+step (feature SQL, deterioration index, learned model, flags and rank, writing the run) next to a raw
 baseline measured in the same run: one plain pass over the same event rows (count per unit).
 
     .venv/bin/python benchmarks/scoring.py [--units 200000] [--keep]

@@ -69,8 +69,11 @@ f AS (
                             AND e.occurred_at >= %(from_365)s) AS excluded_365d,
            count(*) FILTER (WHERE e.cause IN ('external', 'misuse') AND e.entrapment
                             AND e.occurred_at >= %(from_365)s) AS excluded_entrapments_365d,
+           -- A fault with no end on record has an unknown duration, not one lasting until T
+           -- (least() skips NULLs): it is left out rather than guessed.
            coalesce(sum(extract(epoch FROM least(e.ended_at, %(t)s) - e.occurred_at) / 3600.0)
-                    FILTER (WHERE e.cause = 'equipment' AND e.occurred_at >= %(from_365)s), 0)
+                    FILTER (WHERE e.cause = 'equipment' AND e.occurred_at >= %(from_365)s
+                            AND e.ended_at IS NOT NULL), 0)
                AS downtime_hours_365d,
            count(*) FILTER (WHERE e.cause = 'equipment' AND e.occurred_at >= u.trend_start)
                AS trend_faults,
@@ -132,17 +135,29 @@ status AS (
            extract(epoch FROM max(e.occurred_at) FILTER (WHERE e.trips IS NOT NULL)
                    - min(e.occurred_at) FILTER (WHERE e.trips IS NOT NULL)) / 86400.0 AS trip_days,
            max(e.occurred_at) FILTER (WHERE NOT e.online) IS DISTINCT FROM max(e.occurred_at)
-               AS online
+               AS online,
+           -- The unit's usual reporting interval: samples are spread evenly enough that the mean
+           -- gap over 90 days serves, and it costs nothing beyond the aggregate already read.
+           CASE WHEN count(*) >= 3
+                THEN extract(epoch FROM max(e.occurred_at) - min(e.occurred_at))
+                     / 86400.0 / (count(*) - 1) END AS report_interval_days
     FROM status_sample e
     JOIN u0 USING (unit_id)
     WHERE e.occurred_at >= %(from_90)s AND e.occurred_at < %(t)s
     GROUP BY e.unit_id
 ),
+running AS (
+    -- In service means registered in service and not stopped by a failed inspection.
+    SELECT u0.unit_id, u0.building_id, u0.service_status,
+           (u0.service_status = 'in_service' AND li.result IS DISTINCT FROM 'fail') AS running
+    FROM u0
+    LEFT JOIN last_insp li USING (unit_id)
+),
 bld AS (
     SELECT building_id,
            count(*) AS units_in_building,
-           count(*) FILTER (WHERE service_status = 'in_service') AS units_in_service
-    FROM u0
+           count(*) FILTER (WHERE running) AS units_in_service
+    FROM running
     WHERE service_status <> 'retired'
     GROUP BY building_id
 )
@@ -187,14 +202,15 @@ SELECT u.unit_id, u.manufacturer, u.building_id,
        CASE WHEN s.trip_days >= 1 THEN s.trips / s.trip_days END AS trips_per_day,
        s.last_seen_at,
        extract(epoch FROM %(t)s - s.last_seen_at) / 86400.0 AS days_silent,
+       s.report_interval_days,
        s.online,
        b.floors, b.households, b.elderly_share::float8 AS elderly_share,
        coalesce(bld.units_in_building, 1) AS units_in_building,
-       greatest(coalesce(bld.units_in_service, 0)
-                - (u.service_status = 'in_service')::int, 0) AS other_units_in_service
+       greatest(coalesce(bld.units_in_service, 0) - r.running::int, 0) AS other_units_in_service
 FROM u
 JOIN building b USING (building_id)
-LEFT JOIN bld USING (building_id)
+JOIN running r USING (unit_id)
+LEFT JOIN bld ON bld.building_id = u.building_id
 LEFT JOIN f USING (unit_id)
 LEFT JOIN insp i USING (unit_id)
 LEFT JOIN last_insp li USING (unit_id)
@@ -243,6 +259,7 @@ NUMERIC = (
     "missed_maintenance",
     "trips_per_day",
     "days_silent",
+    "report_interval_days",
     "floors",
     "households",
     "elderly_share",
@@ -338,7 +355,18 @@ def _derive(numeric: dict[str, np.ndarray], policy_features: Mapping[str, Any]) 
     interval = float(policy_features["inspection_interval_days"])
     since = numeric["days_since_inspection"]
     numeric["inspection_overdue"] = np.where(np.isnan(since) | (since > interval), 1.0, 0.0)
+    # Silent after several missed reports at the unit's own usual interval (a controller that
+    # reports weekly is not silent after 7 days); a unit with too few samples to learn its
+    # interval falls back to the fixed number of days.
     silent = numeric["days_silent"]
-    numeric["silent"] = np.where(
-        np.isnan(silent) | (silent > float(policy_features["silent_after_days"])), 1.0, 0.0
+    usual = numeric["report_interval_days"]
+    after = np.where(
+        np.isnan(usual),
+        float(policy_features["silent_after_days"]),
+        np.maximum(
+            usual * float(policy_features.get("silent_missed_reports", 3)),
+            float(policy_features.get("silent_min_days", 1)),
+        ),
     )
+    numeric["silent_after_days"] = after
+    numeric["silent"] = np.where(np.isnan(silent) | (silent > after), 1.0, 0.0)

@@ -1,4 +1,4 @@
-"""A transparent health index in the spirit of CNAIM: health, probability and consequence of failure.
+"""A transparent deterioration index in the spirit of CNAIM: health, probability and consequence of failure.
 
 Health starts from age against expected life, ``H0 = min(5.5, 0.5 e^(b age))`` with
 ``b = ln(11) / expected life`` (busy units have a shorter expected life), and is multiplied by
@@ -197,6 +197,9 @@ def health_scores(
             "serious_rate_ratio": serious.rate / fleet_serious,
             "fleet_fault_rate": np.full(len(health), fleet_fault),
             "fleet_serious_rate": np.full(len(health), fleet_serious),
+            "elderly_assumed": np.full(
+                len(health), policy["consequence"].get("elderly_unknown_share", 0.2)
+            ),
         },
     )
 
@@ -212,7 +215,7 @@ def consequence_factors(
     """The consequence-of-failure factors; their product is the CoF (1 for a typical unit)."""
     units = np.maximum(cols["units_in_building"], 1.0)
     served = np.nan_to_num(cols["households"]) / units
-    elderly = np.nan_to_num(cols["elderly_share"], nan=0.2)
+    elderly = np.nan_to_num(cols["elderly_share"], nan=spec.get("elderly_unknown_share", 0.2))
     others = cols["other_units_in_service"]
     red = spec["redundancy"]
     return {

@@ -1,4 +1,4 @@
-"""The scoring policy: parameters of the health index and the rules that raise flags, from YAML.
+"""The scoring policy: parameters of the deterioration index and the rules that raise flags, from YAML.
 
 The shipped ``scoring/policy.yaml`` holds Chinese defaults; a user's own file replaces it whole.
 Rules are plain comparisons over score columns (``age_years >= 15``), so a policy reads like the

@@ -49,7 +49,7 @@ class Scored:
 def compute_scores(
     conn: psycopg.Connection[Any], *, as_of: date, policy: Policy, expected_life_years: float
 ) -> Scored:
-    """Features, shrunk rates and the health index of every unit as of a date."""
+    """Features, shrunk rates and the deterioration index of every unit as of a date."""
     started = time.perf_counter()
     feats = compute_features(conn, as_of=as_of, policy_features=policy.section("features"))
     feature_seconds = time.perf_counter() - started

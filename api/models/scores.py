@@ -47,7 +47,9 @@ class RankedUnit(BaseModel):
     district_id: str
     contractor_id: str
     rank: int = Field(examples=[1])
-    health: float = Field(description="Health index, 0.5 (new) to 10 (end of life).")
+    health: float = Field(
+        description="Deterioration index: 0.5 (new) to 10 (worn out); higher is worse."
+    )
     pof: float = Field(description="Probability of failure.")
     cof: float = Field(description="Consequence of failure.")
     risk: float

@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     score = sub.add_parser(
         "score",
         help="risk ranking: score runs, explanations, the learned model, evaluation",
-        description="Score every unit (health index, probability and consequence of failure, risk, "
+        description="Score every unit (deterioration index, probability and consequence of failure, risk, "
         "flags and reasons), train the learned second opinion, and backtest the ranking.",
     )
     ssub = score.add_subparsers(dest="score_command", metavar="ACTION", required=True)
@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "run",
         help="score every unit as of a date and store the run",
         description="Compute features from stored events as of the end of a day (China time), the "
-        "health index, PoF, CoF, risk and flags, and store them as a new score run.",
+        "deterioration index, PoF, CoF, risk and flags, and store them as a new score run.",
     )
     r.add_argument("--as-of", type=_day, default=None, help="date to score as of (default: today)")
     _policy_args(r)
@@ -184,7 +184,7 @@ def _run(args: argparse.Namespace) -> int:
         artifact = load_model(settings.scoring_model_path)
     elif not args.no_model and settings.scoring_use_model:
         _say(
-            f"no learned model at {settings.scoring_model_path}; scoring with the health index only"
+            f"no learned model at {settings.scoring_model_path}; scoring with the deterioration index only"
         )
     with connect() as conn:
         run_id = run(
