@@ -286,9 +286,14 @@ class Features:
 
 
 def compute_features(
-    conn: psycopg.Connection[Any], *, as_of: date, policy_features: Mapping[str, Any]
+    conn: psycopg.Connection[Any],
+    *,
+    as_of: date,
+    policy_features: Mapping[str, Any],
+    sample: tuple[int, int] | None = None,
 ) -> Features:
-    """Every unit's features as of the end of ``as_of`` (China Standard Time)."""
+    """Every unit's features as of the end of ``as_of`` (China Standard Time); with ``sample``
+    (part, parts), only the units of that share of the buildings."""
     t = datetime.combine(as_of + timedelta(days=1), time(), CST)
     trend_days = int(policy_features["trend_window_days"])
     params = {
@@ -305,7 +310,9 @@ def compute_features(
         count = cur.execute("SELECT count(*) FROM unit").fetchone()
     units = int(count[0]) if count else 0
     parts = max(1, min(MAX_PARTS, os.cpu_count() or 1)) if units >= PARALLEL_FROM_UNITS else 1
-    if parts == 1:
+    if sample is not None:
+        names, rows = _run_part(conn, params, *sample)
+    elif parts == 1:
         names, rows = _run_part(conn, params, 0, 1)
     else:
         # A city's units, split by building (so each building's redundancy is counted whole),

@@ -129,6 +129,14 @@ def _modifier_text(
             f"365 days; cohort-adjusted {r:.1f}/year, 90% interval {lo:.1f}-{hi:.1f}; "
             f"fleet average {fleet:.1f})",
         )
+    if name in ("fault_rate_1y", "fault_rate_90d"):
+        days, column = (365, "faults_365d") if name == "fault_rate_1y" else (90, "faults_90d")
+        n = _n(c[column])
+        return (
+            n,
+            f"{days}天内设备故障{n}次",
+            f"{_count(n, 'equipment fault')} in {days} days",
+        )
     if name == "serious_rate":
         n, r = _n(c["trend_serious"]), float(serious.rate[i])
         years = float(c["trend_window_days"]) / 365.0

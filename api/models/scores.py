@@ -47,6 +47,9 @@ class RankedUnit(BaseModel):
     district_id: str
     contractor_id: str
     rank: int = Field(examples=[1])
+    pof_rank: int | None = Field(
+        default=None, examples=[1], description="Rank by likelihood of failure within the run."
+    )
     health: float = Field(
         description="Deterioration index: 0.5 (new) to 10 (worn out); higher is worse."
     )
