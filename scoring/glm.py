@@ -61,6 +61,10 @@ class FittedWeights:
         }
 
 
+def _bound(value: float, se: float) -> float:
+    return float("nan") if not np.isfinite(se) else float(max(value, 0.0))
+
+
 def _rounded(value: float) -> float | None:
     return None if not np.isfinite(value) else round(float(value), 4)
 
@@ -74,10 +78,14 @@ def fit_poisson(
     strength: float,
 ) -> FittedWeights:
     """Fit the weights of ``terms`` (rows x factors) on ``counts``, pulled toward ``prior``."""
-    z = np.asarray(terms, dtype=float)
+    z_all = np.asarray(terms, dtype=float)
     y = np.asarray(counts, dtype=float)
-    w0 = np.array([prior[n] for n in names], dtype=float)
-    var = z.var(axis=0) if len(z) else np.zeros(len(names))
+    w0_all = np.array([prior[n] for n in names], dtype=float)
+    var_all = z_all.var(axis=0) if len(z_all) else np.zeros(len(names))
+    # A factor with no spread in this history (no inspection feed, say) cannot be told apart
+    # from the intercept: it keeps its prior weight and has no interval.
+    active = var_all > 1e-9
+    z, w0, var = z_all[:, active], w0_all[active], var_all[active]
     pull = strength * var
     mean_y = max(float(y.mean()) if len(y) else 0.0, 1e-6)
     # Start at the prior with the intercept that matches the mean count.
@@ -94,7 +102,7 @@ def fit_poisson(
         grad = np.concatenate([[resid.sum()], z.T @ resid + pull * diff])
         return value, grad
 
-    bounds = [(None, None)] + [(0.0, None)] * len(names)
+    bounds = [(None, None)] + [(0.0, None)] * len(w0)
     result = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds)
     x = result.x
     mu = np.exp(np.clip(x[0] + z @ x[1:], -30.0, 30.0))
@@ -102,14 +110,14 @@ def fit_poisson(
     info = design.T @ (design * mu[:, None])
     info[1:, 1:] += np.diag(pull)
     cov = np.linalg.pinv(info)
-    se = np.sqrt(np.maximum(np.diag(cov)[1:], 0.0))
-    # A factor with no spread in the data is not identified by it: its interval is unknown.
-    se = np.where(var > 0, se, np.inf)
-    w = x[1:]
+    w = w0_all.copy()
+    w[active] = x[1:]
+    se = np.full(len(names), np.inf)
+    se[active] = np.sqrt(np.maximum(np.diag(cov)[1:], 0.0))
     return FittedWeights(
         weights={n: float(v) for n, v in zip(names, w, strict=True)},
-        low={n: float(max(v - Z90 * s, 0.0)) for n, v, s in zip(names, w, se, strict=True)},
-        high={n: float(v + Z90 * s) for n, v, s in zip(names, w, se, strict=True)},
+        low={n: _bound(v - Z90 * s, s) for n, v, s in zip(names, w, se, strict=True)},
+        high={n: _bound(v + Z90 * s, s) for n, v, s in zip(names, w, se, strict=True)},
         prior=dict(prior),
         intercept=float(x[0]),
         rows=len(y),
