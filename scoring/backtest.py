@@ -122,7 +122,9 @@ SELECT u.unit_id,
            AS age_days,
        count(f.event_id) FILTER (WHERE f.occurred_at >= %(t)s - interval '365 days') AS faults_1y,
        count(f.event_id) AS faults_3y,
-       li.result, li.defects
+       CASE li.result WHEN 'fail' THEN 2 WHEN 'pass_after_rectification' THEN 1 ELSE 0 END
+           AS verdict,
+       li.defects
 FROM unit u
 LEFT JOIN fault_event f
        ON f.unit_id = u.unit_id AND f.cause = 'equipment'
@@ -136,8 +138,6 @@ WHERE u.unit_id = ANY(%(ids)s)
 GROUP BY u.unit_id, u.installed_on, u.renewed_on, li.result, li.defects
 ORDER BY u.unit_id
 """
-
-_VERDICT = {"fail": 2.0, "pass_after_rectification": 1.0, "pass": 0.0}
 
 
 def baseline_orders(
@@ -163,7 +163,7 @@ def baseline_orders(
         # Fail > passed after rectification > pass, more findings first within a verdict; a unit
         # never inspected sorts last.
         "last_inspection": np.where(
-            np.isnan(verdict), -np.inf, verdict * 100 + np.nan_to_num(defects)
+            np.isnan(defects), -np.inf, verdict * 100 + np.nan_to_num(defects)
         ),
         "random": np.random.default_rng(seed).random(len(unit_ids)),
     }

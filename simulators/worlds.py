@@ -47,7 +47,7 @@ WORLDS: dict[str, World] = {
     "age": World("age"),
     "frailty": World("frailty", age_weight=0.15, proneness_sigma=0.9),
     "inspection": World(
-        "inspection", age_weight=0.2, shocks_per_year=0.35, shock_years=12.0, rectify_residual=0.5
+        "inspection", age_weight=0.2, shocks_per_year=0.35, shock_years=12.0, rectify_residual=0.75
     ),
     "sparse": World(
         "sparse",
