@@ -118,8 +118,11 @@ def liftwatch_orders(
 _BASELINES = """
 SELECT u.unit_id,
        %(d)s - u.installed_on AS days_in_service,
-       %(d)s - coalesce(CASE WHEN u.renewed_on <= %(d)s THEN u.renewed_on END, u.installed_on)
-           AS age_days,
+       %(d)s - greatest(
+           u.installed_on,
+           CASE WHEN u.renewed_on <= %(d)s THEN u.renewed_on END,
+           (SELECT max(r.renewed_on) FROM unit_renewal r
+            WHERE r.unit_id = u.unit_id AND r.renewed_on <= %(d)s)) AS age_days,
        count(f.event_id) FILTER (WHERE f.occurred_at >= %(t)s - interval '365 days') AS faults_1y,
        count(f.event_id) AS faults_3y,
        CASE li.result WHEN 'fail' THEN 2 WHEN 'pass_after_rectification' THEN 1 ELSE 0 END

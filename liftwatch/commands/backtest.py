@@ -4,6 +4,7 @@ own stored history and on simulated worlds with a known truth. Both run the same
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -44,6 +45,18 @@ def _horizon(text: str) -> int:
         return parse_horizon(text)
     except Exception as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _interval(text: str) -> timedelta | None:
+    if text.strip().lower() == "none":
+        return None
+    found = re.fullmatch(r"\s*(\d{1,4})\s*([hd])\s*", text.lower())
+    if not found or int(found.group(1)) == 0:
+        raise argparse.ArgumentTypeError(
+            f"expected an interval such as 7d, 30d or none, got {text!r}"
+        )
+    hours = int(found.group(1)) * (24 if found.group(2) == "d" else 1)
+    return timedelta(hours=hours)
 
 
 def _worlds(text: str) -> list[str]:
@@ -101,8 +114,8 @@ def add_parsers(
         "evaluate",
         help="the backtest on simulated worlds, also against their ground truth",
         description="Simulate a city's history in one or more worlds (hidden truths: age, "
-        "frailty, inspection, sparse, mixed) into a separate database (the configured one's "
-        "name + _eval, on the same server, recreated for each world), then run the same backtest "
+        "frailty, inspection, sparse, mixed) into a separate database per world (the configured "
+        "one's name + _eval_<world>, on the same server, recreated), then run the same backtest "
         "as `liftwatch score backtest` on several dates, with the simulator's true 12-month risk "
         "as one more outcome, and average the figures over the dates (95%% bootstrap intervals "
         "of the average). Every world runs the same code and policy: nothing is tuned per world.",
@@ -138,9 +151,16 @@ def add_parsers(
         "--bootstrap", type=int, default=200, help="resamples for the intervals (default: 200)"
     )
     ev.add_argument(
+        "--status-every",
+        type=_interval,
+        default=timedelta(days=30),
+        help="status sample interval per unit: 1d, 7d, 30d (default) or none",
+    )
+    ev.add_argument(
         "--reuse",
         action="store_true",
-        help="reuse the evaluation database and truth of a previous run (one world only)",
+        help="reuse each world's evaluation database and truth from a previous run with the same "
+        "scenario, units, seed and dates (to judge new scoring code on the same history)",
     )
     ev.add_argument(
         "--out",
@@ -198,11 +218,12 @@ def summary(result: Backtest) -> str:
     return "\n".join(lines)
 
 
-def evaluation_url() -> str:
-    """The evaluation's own database: the configured one's name + ``_eval``, on the same server."""
+def evaluation_url(world_name: str) -> str:
+    """A world's evaluation database: the configured one's name + ``_eval_<world>``, on the same
+    server (one per world, so `--reuse` can judge new scoring code on every world's history)."""
     base = database_url()
-    name = f"{psycopg.conninfo.conninfo_to_dict(base).get('dbname') or 'liftwatch'}_eval"
-    return psycopg.conninfo.make_conninfo(base, dbname=name)
+    stem = psycopg.conninfo.conninfo_to_dict(base).get("dbname") or "liftwatch"
+    return psycopg.conninfo.make_conninfo(base, dbname=f"{stem}_eval_{world_name}")
 
 
 def _recreate(url: str) -> None:
@@ -227,6 +248,7 @@ def simulate_into(
     register_dates: list[date],
     seed: int,
     truth: Path,
+    status_every: timedelta | None,
 ) -> None:
     """Simulate a scenario's history in a world into a database: the register as the bureau held
     it on each date (so renewals accumulate), every event through ingestion, and the ground truth
@@ -244,7 +266,9 @@ def simulate_into(
             report = import_rows(conn, spec.register_rows(day), source=f"simulator {day}")
             conn.commit()
             _say(f"register as of {day}: {report.summary()}")
-    sim = simulate(spec, start=start, end=end, seed=seed, world=world(world_name))
+    sim = simulate(
+        spec, start=start, end=end, seed=seed, world=world(world_name), status_every=status_every
+    )
     with connect(url) as conn:
         totals = ingest_events(
             conn,
@@ -262,14 +286,16 @@ def simulate_into(
 
 def _evaluate(args: argparse.Namespace, policy_of: PolicyOf) -> int:
     policy, life = policy_of(args)
-    url = evaluation_url()
     dates = evaluation.month_end_dates(args.as_of, args.dates)
     # The history runs past the last date by the horizon (and a day for the truth's 1st).
     end = dates[-1] + timedelta(days=370)
     for name in args.world:
+        url = evaluation_url(name)
         tag = f"{args.scenario}-{name}-{args.units}-{args.seed}-{args.start}-{dates[-1]}"
         truth = get_settings().data_dir / "evaluation" / f"{tag}-truth.csv"
-        if not (args.reuse and len(args.world) == 1 and truth.exists()):
+        if args.reuse and truth.exists():
+            migrate.upgrade(url)  # scoring code newer than the history may bring migrations
+        else:
             _recreate(url)
             truth.parent.mkdir(parents=True, exist_ok=True)
             _say(
@@ -287,6 +313,7 @@ def _evaluate(args: argparse.Namespace, policy_of: PolicyOf) -> int:
                 register_dates=dates,
                 seed=args.seed,
                 truth=truth,
+                status_every=args.status_every,
             )
         with connect(url) as conn:
             result = evaluation.evaluate(

@@ -185,6 +185,15 @@ def test_backtest_reads_nothing_after_the_as_of_date(conn: psycopg.Connection[An
     assert not np.array_equal(later["pof"], before["pof"])
 
 
+def test_age_counts_from_a_renewal_known_on_the_date(conn: psycopg.Connection[Any]) -> None:
+    f.place(conn)
+    f.building(conn, "B0")
+    f.unit(conn, "R1", building_id="B0", installed_on="1995-06-30", renewed_on="2020-06-30")
+    f.unit(conn, "R2", building_id="B0", installed_on="1995-06-30", renewed_on="2024-01-01")
+    orders = baseline_orders(conn, unit_ids=["R1", "R2"], as_of=AS_OF, seed=0)
+    assert orders["age"] == pytest.approx([3.0, 28.0], abs=0.01)
+
+
 def test_a_horizon_past_the_stored_history_is_refused(conn: psycopg.Connection[Any]) -> None:
     _fleet(conn)
     assert default_as_of(conn, horizon_months=6) == date(2023, 7, 3)

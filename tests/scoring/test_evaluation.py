@@ -16,21 +16,26 @@ from simulators.worlds import WORLDS
 
 
 @pytest.fixture
-def eval_database(db_url: str) -> Iterator[str]:
-    """The evaluation database the command creates, dropped afterwards."""
-    url = evaluation_url()
-    yield url
-    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
-    admin = psycopg.conninfo.make_conninfo(url, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(str(name)))
-        )
+def eval_databases(db_url: str) -> Iterator[None]:
+    """The evaluation databases the command creates (one per world), dropped afterwards."""
+    yield
+    for name in WORLDS:
+        url = evaluation_url(name)
+        dbname = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+        admin = psycopg.conninfo.make_conninfo(url, dbname="postgres")
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(str(dbname))
+                )
+            )
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-def test_every_world_is_evaluated_by_the_same_backtest(eval_database: str, tmp_path: Path) -> None:
+def test_every_world_is_evaluated_by_the_same_backtest(
+    eval_databases: None, tmp_path: Path
+) -> None:
     out = tmp_path / "evaluation"
     args = ["score", "evaluate", "--world", "all", "--units", "1500", "--dates", "2"]
     assert main([*args, "--bootstrap", "50", "--out", str(out)]) == 0
