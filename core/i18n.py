@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from core import vocab
+
 Lang = Literal["zh-CN", "en"]
 LANGS: tuple[Lang, ...] = ("zh-CN", "en")
 DEFAULT_LANG: Lang = "zh-CN"
@@ -161,6 +163,30 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "factor.consequence": "故障后果",
         "factor.model": "学习模型",
         "factor.flag_rule": "标记规则",
+        # scoring: vocabulary labels, learned weights, data gaps
+        "event.status": "状态",
+        "reason.oversized": "消息超过大小上限",
+        "reason.bad_topic": "主题格式不正确",
+        "reason.unknown_kind": "未知的消息类型",
+        "reason.malformed_json": "不是合法的 JSON",
+        "reason.schema_violation": "字段不符合约定",
+        "reason.future_timestamp": "发生时间在未来",
+        "reason.unknown_unit": "台账中无此电梯",
+        "reason.not_maintainer": "非该电梯的维保单位",
+        "factor.fault_rate_1y": "近一年故障率",
+        "factor.fault_rate_90d": "近90天故障率",
+        "factor.data_gap": "数据缺口",
+        "weights.title": "本辖区电梯故障的预测因素",
+        "weights.intro": "评分日期 {as_of}：模型用本辖区自己的历史（{first} 至 {last} 的 {snapshots} 个快照、"
+        "{rows} 条电梯记录、其后12个月内 {events} 次设备故障）拟合各因素的权重。"
+        "权重1表示与默认（CNAIM式）假设相同，0表示在本辖区历史中不起作用。",
+        "weights.none": "该评分批次使用政策文件的默认权重（历史不足，或未启用学习）。",
+        "weights.col.prior": "默认权重",
+        "weights.col.weight": "拟合权重",
+        "weights.col.interval": "90%区间",
+        "weights.chart": "各因素权重（默认 vs 本辖区拟合）",
+        "weights.serious": "严重故障与困人（单独拟合）的权重",
+        "weights.sorted_by": "按拟合权重从大到小排列",
         # Backtests: how good the ranking is on the fleet's own history (scoring/backtest.py).
         "backtest.title": "排名检验：这份排名在本辖区自己的数据上有多准",
         "backtest.intro": "按 {as_of} 当天已知的数据重新评分（不使用当天以后的任何记录），再与其后 {months} 个月实际发生的情况比较。",
@@ -340,6 +366,32 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "factor.consequence": "Consequence of failure",
         "factor.model": "Learned model",
         "factor.flag_rule": "Flag rule",
+        # scoring: vocabulary labels, learned weights, data gaps
+        "event.status": "Status",
+        "reason.oversized": "Message too large",
+        "reason.bad_topic": "Malformed topic",
+        "reason.unknown_kind": "Unknown message kind",
+        "reason.malformed_json": "Not valid JSON",
+        "reason.schema_violation": "Fields do not match the contract",
+        "reason.future_timestamp": "Occurred in the future",
+        "reason.unknown_unit": "Unit not in the register",
+        "reason.not_maintainer": "Not the unit's contractor",
+        "factor.fault_rate_1y": "Fault rate (1 year)",
+        "factor.fault_rate_90d": "Fault rate (90 days)",
+        "factor.data_gap": "Data gap",
+        "weights.title": "What predicts failure in this fleet",
+        "weights.intro": "Score date {as_of}: each factor's weight fitted on this fleet's own history "
+        "({snapshots} snapshots from {first} to {last}, {rows} unit records, {events} equipment "
+        "faults in the 12 months after them). A weight of 1 is the default (CNAIM-style) "
+        "assumption; 0 means the factor did not predict failure here.",
+        "weights.none": "This run used the policy file's default weights (too little history, or "
+        "learning is off).",
+        "weights.col.prior": "Default weight",
+        "weights.col.weight": "Fitted weight",
+        "weights.col.interval": "90% interval",
+        "weights.chart": "Factor weights (default vs fitted on this fleet)",
+        "weights.serious": "Weights for serious faults and entrapments (fitted separately)",
+        "weights.sorted_by": "Sorted by fitted weight, largest first",
         # Backtests: how good the ranking is on the fleet's own history (scoring/backtest.py).
         "backtest.title": "How good is this ranking on our own data",
         "backtest.intro": "The fleet was scored again with what was known on {as_of} (no record after that day), then compared with what happened in the following {months} months.",
@@ -374,7 +426,7 @@ STRINGS: dict[Lang, dict[str, str]] = {
     },
 }
 
-FLAGS = ("stopped", "replace_or_overhaul", "safety_assessment", "watch", "ok")
+FLAGS = vocab.FLAGS
 """Flags from the most to the least urgent."""
 
 

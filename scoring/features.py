@@ -37,7 +37,7 @@ status_then AS (
     ORDER BY unit_id, changed_at
 ),
 u0 AS (
-    SELECT u.unit_id, u.manufacturer, u.building_id, u.installed_on,
+    SELECT u.unit_id, u.manufacturer, u.building_id, u.installed_on, u.contractor_id,
            greatest(u.installed_on, r.renewed_on,
                     CASE WHEN u.renewed_on <= %(d)s THEN u.renewed_on END) AS age_from,
            coalesce(s.old_value, u.service_status) AS service_status
@@ -146,6 +146,17 @@ status AS (
     WHERE e.occurred_at >= %(from_90)s AND e.occurred_at < %(t)s
     GROUP BY e.unit_id
 ),
+feeds AS (
+    -- Whether each contractor sends inspections and maintenance at all: a contractor none of
+    -- whose units has one is a gap in the data, not a fleet in bad condition.
+    SELECT u0.contractor_id,
+           avg((i.unit_id IS NOT NULL)::int) AS inspected_share,
+           avg((m.unit_id IS NOT NULL)::int) AS maintained_share
+    FROM u0
+    LEFT JOIN insp i USING (unit_id)
+    LEFT JOIN maint m USING (unit_id)
+    GROUP BY u0.contractor_id
+),
 running AS (
     -- In service means registered in service and not stopped by a failed inspection.
     SELECT u0.unit_id, u0.building_id, u0.service_status,
@@ -203,6 +214,9 @@ SELECT u.unit_id, u.manufacturer, u.building_id,
        s.last_seen_at,
        extract(epoch FROM %(t)s - s.last_seen_at) / 86400.0 AS days_silent,
        s.report_interval_days,
+       u.contractor_id,
+       fd.inspected_share::float8 AS contractor_inspected_share,
+       fd.maintained_share::float8 AS contractor_maintained_share,
        s.online,
        b.floors, b.households, b.elderly_share::float8 AS elderly_share,
        coalesce(bld.units_in_building, 1) AS units_in_building,
@@ -210,6 +224,7 @@ SELECT u.unit_id, u.manufacturer, u.building_id,
 FROM u
 JOIN building b USING (building_id)
 JOIN running r USING (unit_id)
+JOIN feeds fd ON fd.contractor_id = u.contractor_id
 LEFT JOIN bld ON bld.building_id = u.building_id
 LEFT JOIN f USING (unit_id)
 LEFT JOIN insp i USING (unit_id)
@@ -260,6 +275,8 @@ NUMERIC = (
     "trips_per_day",
     "days_silent",
     "report_interval_days",
+    "contractor_inspected_share",
+    "contractor_maintained_share",
     "floors",
     "households",
     "elderly_share",
@@ -359,9 +376,18 @@ def _derive(numeric: dict[str, np.ndarray], policy_features: Mapping[str, Any]) 
         # Time-truncated MLE with the (n - 1) / n small-sample correction.
         beta = np.where(log_sum > 0, (n - 1) / log_sum, np.nan)
     numeric["trend_beta"] = np.where(n >= 2, beta, np.nan)
+    # An overdue inspection is a fact about the unit only where its contractor sends inspections;
+    # where it sends none (or hardly any), the missing record is the contractor's data gap.
     interval = float(policy_features["inspection_interval_days"])
     since = numeric["days_since_inspection"]
-    numeric["inspection_overdue"] = np.where(np.isnan(since) | (since > interval), 1.0, 0.0)
+    fed = float(policy_features.get("feed_min_share", 0.5))
+    inspections_fed = numeric["contractor_inspected_share"] >= fed
+    maintenance_fed = numeric["contractor_maintained_share"] >= fed
+    overdue = np.isnan(since) | (since > interval)
+    numeric["inspection_overdue"] = np.where(overdue & inspections_fed, 1.0, 0.0)
+    numeric["inspection_data_gap"] = np.where(inspections_fed, 0.0, 1.0)
+    numeric["maintenance_data_gap"] = np.where(maintenance_fed, 0.0, 1.0)
+    numeric["missed_maintenance"] = np.where(maintenance_fed, numeric["missed_maintenance"], 0.0)
     # Silent after several missed reports at the unit's own usual interval (a controller that
     # reports weekly is not silent after 7 days); a unit with too few samples to learn its
     # interval falls back to the fixed number of days.

@@ -4,9 +4,9 @@ A unit's expected faults in the next 12 months is ``exp(b + sum_k w_k z_k)``, wh
 logarithm of factor k's modifier (of initial health for age) under the policy. The weights ``w``
 are fitted by penalized maximum likelihood: the Poisson log-likelihood minus
 ``tau / 2 * sum_k v_k (w_k - w0_k)^2``, with ``w0`` the policy's prior weights and ``v_k`` the
-variance of ``z_k``. A factor's information from the data is about ``events * v_k``, so ``tau``
-reads as pseudo-events: a fleet with little history keeps the prior, one with thousands of
-events gets its own weights. Weights stay at or above zero, so no factor turns its meaning
+variance of ``z_k``. A factor's information from the data is about ``events * v_k / phi`` (phi
+the Pearson dispersion: faults cluster on units), so ``tau`` reads as pseudo-events: a fleet with
+little history keeps the prior, one with thousands of events gets its own weights. Weights stay at or above zero, so no factor turns its meaning
 around; a factor the data does not support is weighed 0 rather than read backwards.
 """
 
@@ -35,6 +35,7 @@ class FittedWeights:
     rows: int
     events: float
     strength: float
+    dispersion: float = 1.0
     window: dict[str, Any] = field(default_factory=dict)
     serious: dict[str, Any] | None = None
 
@@ -46,6 +47,7 @@ class FittedWeights:
             "rows": self.rows,
             "events": round(self.events, 1),
             "strength": self.strength,
+            "dispersion": round(self.dispersion, 3),
             "intercept": round(self.intercept, 4),
             "factors": [
                 {
@@ -93,21 +95,30 @@ def fit_poisson(
     b0 = np.log(mean_y) - np.log(max(float(np.exp(start_eta).mean()), 1e-12))
     x0 = np.concatenate([[b0], w0])
 
-    def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
-        eta = np.clip(x[0] + z @ x[1:], -30.0, 30.0)
-        mu = np.exp(eta)
-        diff = x[1:] - w0
-        value = float(np.sum(mu - y * eta) + 0.5 * np.sum(pull * diff**2))
-        resid = mu - y
-        grad = np.concatenate([[resid.sum()], z.T @ resid + pull * diff])
-        return value, grad
+    def solve(start: np.ndarray, dispersion: float) -> np.ndarray:
+        def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
+            eta = np.clip(x[0] + z @ x[1:], -30.0, 30.0)
+            mu = np.exp(eta)
+            diff = x[1:] - w0
+            value = float(np.sum(mu - y * eta) / dispersion + 0.5 * np.sum(pull * diff**2))
+            resid = (mu - y) / dispersion
+            grad = np.concatenate([[resid.sum()], z.T @ resid + pull * diff])
+            return value, grad
 
-    bounds = [(None, None)] + [(0.0, None)] * len(w0)
-    result = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds)
-    x = result.x
+        bounds = [(None, None)] + [(0.0, None)] * len(w0)
+        return optimize.minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds).x
+
+    # Faults cluster on units (a bad unit fails again), so counts vary more than Poisson: the
+    # Pearson dispersion says how much less the data know, and the prior weighs that much more.
+    x = solve(x0, 1.0)
     mu = np.exp(np.clip(x[0] + z @ x[1:], -30.0, 30.0))
+    dof = max(len(y) - len(w0) - 1, 1)
+    dispersion = max(float(np.sum((y - mu) ** 2 / np.maximum(mu, 1e-12))) / dof, 1.0)
+    if dispersion > 1.0:
+        x = solve(x, dispersion)
+        mu = np.exp(np.clip(x[0] + z @ x[1:], -30.0, 30.0))
     design = np.hstack([np.ones((len(z), 1)), z])
-    info = design.T @ (design * mu[:, None])
+    info = design.T @ (design * mu[:, None]) / dispersion
     info[1:, 1:] += np.diag(pull)
     cov = np.linalg.pinv(info)
     w = w0_all.copy()
@@ -123,4 +134,5 @@ def fit_poisson(
         rows=len(y),
         events=float(y.sum()),
         strength=strength,
+        dispersion=dispersion,
     )

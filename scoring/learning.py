@@ -155,6 +155,7 @@ def learn(
         rows=fitted.rows,
         events=fitted.events,
         strength=strength,
+        dispersion=fitted.dispersion,
         window=window,
         serious=serious_json,
     )

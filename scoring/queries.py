@@ -17,13 +17,14 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import tuple_row
 
+from core import vocab
 from core.errors import Invalid
 from core.scope import Scope
 
 SORTS = {"risk": "risk", "health": "health", "pof": "pof", "cof": "cof"}
 # Sorts that are orders stored with the run (unique, indexed): priority and likelihood of failure.
 _STORED_ORDERS = {"risk": "rank", "pof": "pof_rank"}
-FLAGS = ("stopped", "replace_or_overhaul", "safety_assessment", "watch", "ok")
+FLAGS = vocab.FLAGS
 
 
 @dataclass(frozen=True)

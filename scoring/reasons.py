@@ -293,6 +293,23 @@ def _notes(
                 f"{_count(round(downtime), 'hour')} out of service from equipment faults in 365 days",
             )
         )
+    contractor = other["contractor_id"][i]
+    for column, zh_what, en_what in (
+        ("inspection_data_gap", "检验", "inspection"),
+        ("maintenance_data_gap", "维保", "maintenance"),
+    ):
+        if cols[column][i] > 0:
+            out.append(
+                _entry(
+                    "data_gap",
+                    contractor,
+                    None,
+                    None,
+                    f"维保单位{contractor}未上报（或极少上报）{zh_what}记录：数据缺口，不计入状况",
+                    f"contractor {contractor} sends no (or hardly any) {en_what} records: "
+                    "a data gap, not counted as condition",
+                )
+            )
     silent = cols["days_silent"][i]
     if math.isnan(silent):
         out.append(

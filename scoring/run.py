@@ -19,7 +19,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from scoring.features import Features, compute_features
-from scoring.flags import assign_flags, rule_name
+from scoring.flags import assign_flags, rule_name, set_against_fleet
 from scoring.glm import FittedWeights
 from scoring.health import HealthScores, health_scores
 from scoring.model import design_matrix
@@ -158,6 +158,7 @@ def score(
     scored.timings["model"] = time.perf_counter() - started
     started = time.perf_counter()
     count = len(scored.features)
+    set_against_fleet(scored.columns, policy.section("evidence"))
     scored.flag, scored.rules = assign_flags(scored.columns, policy, count)
     stopped_first = np.where(scored.flag == "stopped", 0, 1)
     ids = np.asarray(scored.features.unit_ids, dtype=object)

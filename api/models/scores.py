@@ -7,7 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Flag = Literal["stopped", "replace_or_overhaul", "safety_assessment", "watch", "ok"]
+from core import vocab
+
+# The flags of core.vocab, as the API publishes them.
+Flag = vocab.Flag
 Sort = Literal["risk", "health", "pof", "cof"]
 
 
