@@ -60,6 +60,21 @@ def resolve_run(
     return conn.execute(query, params).fetchone()
 
 
+def run_weights(
+    conn: psycopg.Connection[Any], *, run_id: int | None = None
+) -> dict[str, Any] | None:
+    """A run's fitted condition-model weights (the latest run's without an id), or None."""
+    run = resolve_run(conn, run_id=run_id)
+    if run is None:
+        return None
+    return {
+        "run_id": run["run_id"],
+        "as_of": run["as_of"],
+        "policy_version": run["policy_version"],
+        "fitted_weights": run.get("fitted_weights"),
+    }
+
+
 def _encode_cursor(sort: str, value: float, rank: int) -> str:
     return base64.urlsafe_b64encode(orjson.dumps([sort, value, rank])).decode().rstrip("=")
 

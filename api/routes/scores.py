@@ -184,6 +184,23 @@ def get_run(conn: ConnDep, _scope: ScopeDep, run_id: RunId) -> Any:
     return run
 
 
+@router.get(
+    "/score-runs/{run_id}/weights",
+    response_model=m.RunWeights,
+    summary="What predicts failure in this fleet: the run's fitted factor weights",
+    description="Each factor's prior weight (the policy's), the weight fitted on the fleet's own "
+    "history at the run's date and its 90% interval, and the training window. "
+    "`fitted_weights` is null when the run kept the policy's weights.",
+    responses=responses(401, 404, 422),
+)
+def run_weights(conn: ConnDep, _scope: ScopeDep, run_id: RunId) -> Any:
+    """The weights behind a run's likelihood of failure."""
+    found = q.run_weights(conn, run_id=run_id)
+    if found is None:
+        raise NotFound(f"no score run {run_id}")
+    return found
+
+
 @router.post(
     "/score-runs",
     response_model=m.ScoreRun,

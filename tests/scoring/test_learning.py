@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from html import escape
 from typing import Any
 
 import numpy as np
 import psycopg
+import pytest
 from psycopg.rows import dict_row, tuple_row
 
+from api.app import create_app
+from core.i18n import t
 from core.scope import ADMIN
+from core.settings import get_settings
 from scoring import queries
 from scoring.glm import fit_poisson
 from scoring.health import soft_cap
 from scoring.learning import learn, snapshot_days
 from scoring.policy import load_policy
 from scoring.run import run
+from tests.api.conftest import TestClient, make_tokens
 from tests.scoring import factories as f
 
 POLICY = load_policy()
@@ -183,3 +189,68 @@ def test_a_factor_without_spread_keeps_its_prior_and_has_no_interval() -> None:
     assert fitted.weights["c"] == 1.0
     assert np.isnan(fitted.low["c"]) and np.isnan(fitted.high["c"])
     assert fitted.as_json()["factors"][2]["high"] is None
+
+
+@pytest.fixture
+def served(conn: psycopg.Connection[Any], db_url: str) -> Any:
+    """A learned run and an unlearned one, tokens for every role, and a client of the app."""
+    _frail_fleet(conn, units=60)
+    learned = run(conn, as_of=date(2023, 12, 31), policy=POLICY, expected_life_years=18.0)
+    plain = run(conn, as_of=date(2019, 6, 30), policy=POLICY, expected_life_years=18.0)
+    f.place(conn, contractor="K2")  # every role's token needs its register id
+    tokens = make_tokens(conn)
+    conn.commit()
+    get_settings.cache_clear()
+    with TestClient(create_app(get_settings())) as client:
+        yield client, tokens, learned, plain
+
+
+def _as(tokens: dict[str, str], role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens[role]}"}
+
+
+def test_the_api_returns_a_runs_weights(served: Any) -> None:
+    client, tokens, learned, plain = served
+    body = client.get(f"/v1/score-runs/{learned}/weights", headers=_as(tokens, "bureau")).json()
+    factors = {x["factor"]: x for x in body["fitted_weights"]["factors"]}
+    assert factors["fault_rate"]["weight"] > factors["age"]["weight"]
+    assert body["fitted_weights"]["window"]["snapshots"][-1] == "2022-12-31"
+    none = client.get(f"/v1/score-runs/{plain}/weights", headers=_as(tokens, "admin")).json()
+    assert none["fitted_weights"] is None
+    missing = client.get("/v1/score-runs/99999/weights", headers=_as(tokens, "admin"))
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert client.get(f"/v1/score-runs/{learned}/weights").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("zh-CN", ("本辖区电梯故障的预测因素", "拟合权重", "故障率", "梯龄（基础劣化）")),
+        (
+            "en",
+            ("What predicts failure in this fleet", "Fitted weight", "Fault rate", "90% interval"),
+        ),
+    ],
+)
+def test_the_weights_page_renders_in_both_languages(
+    served: Any, lang: str, words: tuple[str, ...]
+) -> None:
+    client, tokens, learned, plain = served
+    page = client.get(
+        f"/dashboards/weights?run_id={learned}&lang={lang}", headers=_as(tokens, "bureau")
+    )
+    assert page.status_code == 200
+    for word in words:
+        assert word in page.text
+    assert 'data-figure="weights"' in page.text
+    kept = client.get(
+        f"/dashboards/weights?run_id={plain}&lang={lang}", headers=_as(tokens, "bureau")
+    )
+    assert escape(t(lang, "weights.none")) in kept.text  # type: ignore[arg-type]
+    assert "data-figure" not in kept.text
+    assert (
+        client.get("/dashboards/weights?run_id=99999", headers=_as(tokens, "bureau")).status_code
+        == 404
+    )
+    assert client.get("/dashboards/weights", follow_redirects=False).status_code in (302, 303, 307)
