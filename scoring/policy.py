@@ -174,7 +174,7 @@ class Learning(_Section):
     horizon_months: int = Field(default=12, ge=1)
     prior_strength: float = Field(default=200.0, ge=0)
     min_events: float = Field(default=30.0, ge=0)
-    sample_units: int = Field(default=20_000, ge=100)
+    sample_units: int = Field(default=2_000, ge=100)
 
     @model_validator(mode="after")
     def _outcomes_end_before_the_date(self) -> Learning:
