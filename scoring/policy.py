@@ -370,14 +370,14 @@ def _problem(error: Any) -> str:
     return f"{where}: {message}"
 
 
-def _rules(flags: Mapping[str, list[RuleSpec]]) -> tuple[FlagRule, ...]:
+def _rules(flags: Mapping[vocab.Flag, list[RuleSpec]]) -> tuple[FlagRule, ...]:
     rules = []
-    for flag in FLAGS[:-1]:
+    for flag in vocab.Flag:
         for entry in flags.get(flag) or []:
             mode = "all" if entry.all_ is not None else "any"
             texts = entry.all_ if entry.all_ is not None else entry.any_
             conditions = tuple(_condition(text) for text in texts or ())
-            rules.append(FlagRule(flag, entry.name, entry.zh, entry.en, mode, conditions))
+            rules.append(FlagRule(flag.value, entry.name, entry.zh, entry.en, mode, conditions))
     return tuple(rules)
 
 

@@ -394,10 +394,10 @@ def explain_unit(
     """The factor list of unit ``i``, most important first, ending with the flag's rule."""
     ranked = [_age(i, cols, other, hs)]
     for name in MODIFIERS:
-        text = _modifier_text(name, i, cols, faults, serious, hs)
         modifier = float(hs.modifiers[name][i])
         if modifier == 1.0:
             continue
+        text = _modifier_text(name, i, cols, faults, serious, hs)
         value, zh, en = text if text is not None else (None, name, name)
         ranked.append(_entry(name, value, modifier, hs.contributions[name][i], zh, en))
     ranked.sort(key=lambda e: -(e["contribution"] or 0.0))
