@@ -94,7 +94,11 @@ async def ranking_query(
     flag: Annotated[m.Flag | None, Query(description="Only units with this flag.")] = None,
     contractor_id: Place = None,
     sort: Annotated[
-        m.Sort, Query(description="risk (the run's rank), health, pof or cof.")
+        m.Sort,
+        Query(
+            description="risk (priority: PoF x consequence, the run's rank), pof (likelihood of "
+            "failure, the run's pof_rank), health or cof."
+        ),
     ] = "risk",
 ) -> RankingQuery:
     """The ranking's query parameters (async: no I/O, so no worker thread)."""
@@ -119,7 +123,8 @@ RankingQueryDep = Annotated[RankingQuery, Depends(ranking_query)]
     response_model=m.RankingPage,
     summary="Risk ranking of the units in your scope",
     description="From the given run, the latest run as of a date, or the latest run. Filter by place, "
-    "flag or contractor; sort by risk (the run's rank), health, pof or cof; page with `cursor`.",
+    "flag or contractor; sort by risk (priority, the run's rank), pof (likelihood of failure, "
+    "the run's pof_rank), health or cof; page with `cursor`.",
     responses=responses(401, 404, 422),
 )
 async def rankings(
