@@ -216,9 +216,14 @@ def backtest(
     bootstrap: int = 200,
     seed: int = 0,
     extra_outcomes: Callable[[list[str]], dict[str, Outcome]] | None = None,
+    resample: Callable[[list[str]], list[np.ndarray]] | None = None,
     progress: Progress | None = None,
 ) -> Backtest:
-    """Score as of a date, read what happened in the horizon after it, and compare the orders."""
+    """Score as of a date, read what happened in the horizon after it, and compare the orders.
+
+    ``extra_outcomes`` adds outcomes for the scored units (the simulator's truth); ``resample``
+    gives the bootstrap's resamples of them (positions in the list of unit ids), so backtests on
+    several dates can resample the same units."""
     say = progress or (lambda _msg: None)
     last = history_end(conn)
     horizon_end = add_months(as_of, horizon_months)
@@ -242,7 +247,10 @@ def backtest(
         f"comparing {len(orders)} orders of {len(ids)} units with {as_of} .. {horizon_end} "
         f"({bootstrap} bootstrap samples)"
     )
-    figures = assess(orders, outcomes, bootstrap=bootstrap, seed=seed, progress=say)
+    samples = resample(ids) if resample is not None else None
+    figures = assess(
+        orders, outcomes, bootstrap=bootstrap, seed=seed, samples=samples, progress=say
+    )
     results = [
         {
             "method": method,
@@ -255,7 +263,7 @@ def backtest(
         as_of=as_of,
         horizon_months=horizon_months,
         unit_count=len(ids),
-        bootstrap=bootstrap,
+        bootstrap=bootstrap if samples is None else len(samples),
         policy_version=policy.version,
         policy_hash=policy.hash,
         outcomes={

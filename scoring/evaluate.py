@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import psycopg
+from psycopg.rows import tuple_row
 
 from core.errors import Invalid
 from scoring.backtest import Backtest, backtest
@@ -105,6 +106,25 @@ def _month_days(first: date) -> int:
     return (following - first).days
 
 
+def joint_resampler(
+    conn: psycopg.Connection[Any], *, bootstrap: int, seed: int
+) -> Callable[[list[str]], list[np.ndarray]]:
+    """Resamples of the register's units, drawn once, as positions in any list of unit ids (the
+    units a date did not score are left out of that date's resamples)."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute("SELECT unit_id FROM unit ORDER BY unit_id")
+        universe = [r[0] for r in cur]
+    rng = np.random.default_rng(seed)
+    draws = [rng.integers(0, len(universe), size=len(universe)) for _ in range(bootstrap)]
+
+    def resample(unit_ids: list[str]) -> list[np.ndarray]:
+        position = {u: i for i, u in enumerate(unit_ids)}
+        where = np.array([position.get(u, -1) for u in universe], dtype=int)
+        return [picked[picked >= 0] for picked in (where[d] for d in draws)]
+
+    return resample
+
+
 def evaluate(
     conn: psycopg.Connection[Any],
     *,
@@ -118,7 +138,9 @@ def evaluate(
     progress: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Backtest the stored simulated history on each date, the ground truth as an extra outcome,
-    and average: each date's resamples are averaged too, so the intervals are the average's."""
+    and average. Every date resamples the same units (a unit drawn twice counts twice on every
+    date), so the averaged resamples give the interval of the average."""
+    resample = joint_resampler(conn, bootstrap=bootstrap, seed=seed)
     runs = []
     for day in dates:
         truth = read_truth(ground_truth, day=day + timedelta(days=1))
@@ -132,6 +154,7 @@ def evaluate(
                 bootstrap=bootstrap,
                 seed=seed,
                 extra_outcomes=truth_outcome(truth),
+                resample=resample,
                 progress=progress,
             )
         )

@@ -92,13 +92,17 @@ def assess(
     *,
     bootstrap: int = 200,
     seed: int = 0,
+    samples: list[np.ndarray] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[tuple[str, str], Figures]:
-    """Judge every order on every outcome, on all units and on ``bootstrap`` resamples."""
+    """Judge every order on every outcome, on all units and on ``bootstrap`` resamples (or on the
+    given ``samples``, arrays of unit positions, when several backtests must share them)."""
     n = len(next(iter(outcomes.values())).value)
     rng = np.random.default_rng(seed)
     tiebreak = rng.random(n)
-    samples = [rng.integers(0, n, size=n) for _ in range(bootstrap)]
+    if samples is None:
+        samples = [rng.integers(0, n, size=n) for _ in range(bootstrap)]
+    bootstrap = len(samples)
     out = {}
     for method, score in orders.items():
         score = np.asarray(score, dtype=float)

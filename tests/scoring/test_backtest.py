@@ -23,6 +23,7 @@ from scoring.backtest import (
     liftwatch_orders,
     parse_horizon,
 )
+from scoring.evaluate import joint_resampler
 from scoring.metrics import METRICS, Outcome, assess, metrics
 from scoring.policy import load_policy
 from tests.api.conftest import TestClient, make_tokens
@@ -78,6 +79,21 @@ def test_bootstrap_intervals_hold_the_figure_and_separate_signal_from_noise() ->
     assert informed["spearman"][1] > 0.4
     assert noise["spearman"][1] < 0 < noise["spearman"][2]
     assert noise["lift_top10"][1] < 1 < noise["lift_top10"][2]
+
+
+def test_dates_resample_the_same_units(conn: psycopg.Connection[Any]) -> None:
+    f.place(conn)
+    f.building(conn, "B0")
+    for unit_id in "ABCDE":
+        f.unit(conn, unit_id, building_id="B0")
+    resample = joint_resampler(conn, bootstrap=50, seed=3)
+    first, second = ["A", "B", "C"], ["B", "C", "D", "E"]
+    for one, two in zip(resample(first), resample(second), strict=True):
+        drawn_first = sorted(first[i] for i in one)
+        drawn_second = sorted(second[i] for i in two)
+        # A unit both dates scored is drawn as often on each (here B and C).
+        assert [u for u in drawn_first if u in "BC"] == [u for u in drawn_second if u in "BC"]
+    assert len({tuple(s) for s in resample(first)}) > 10
 
 
 @pytest.mark.parametrize(("text", "months"), [("12m", 12), ("18M", 18), ("1y", 12), ("2y", 24)])
