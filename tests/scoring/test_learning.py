@@ -13,6 +13,7 @@ import pytest
 from psycopg.rows import dict_row, tuple_row
 
 from api.app import create_app
+from core import migrate
 from core.i18n import t
 from core.scope import ADMIN
 from core.settings import get_settings
@@ -254,3 +255,30 @@ def test_the_weights_page_renders_in_both_languages(
         == 404
     )
     assert client.get("/dashboards/weights", follow_redirects=False).status_code in (302, 303, 307)
+
+
+def test_the_likelihood_order_is_filled_in_for_runs_already_stored(
+    empty_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    every = migrate.migrations()
+    monkeypatch.setattr(migrate, "migrations", lambda: [m for m in every if m.version < 10])
+    migrate.upgrade(empty_db_url)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO score_run (as_of, policy_version, policy_hash) VALUES ('2023-05-01', 'p', 'h')"
+        )
+        for rank, (unit_id, pof, flag) in enumerate(
+            (("A", 0.05, "stopped"), ("B", 0.02, "ok"), ("C", 0.30, "watch"), ("D", 0.10, "ok")), 1
+        ):
+            conn.execute(
+                "INSERT INTO unit_score (run_id, unit_id, rank, health, pof, cof, risk, flag,"
+                " flag_rule, factors, reasons) VALUES (1, %s, %s, 5, %s, 1, %s, %s, 'r', '[]', '[]')",
+                (unit_id, rank, pof, pof, flag),
+            )
+    monkeypatch.setattr(migrate, "migrations", lambda: [m for m in every if m.version <= 10])
+    assert [m.version for m in migrate.upgrade(empty_db_url)] == [10]
+    with psycopg.connect(empty_db_url) as conn:
+        rows = conn.execute("SELECT unit_id FROM unit_score ORDER BY pof_rank").fetchall()
+        assert [r[0] for r in rows] == ["A", "C", "D", "B"]
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("UPDATE unit_score SET pof_rank = 1 WHERE unit_id = 'B'")
