@@ -82,6 +82,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--flag", default=None, choices=queries.FLAGS, help="only units with this flag"
     )
     top.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the reasons")
+    top.add_argument(
+        "--sort",
+        choices=("risk", "pof"),
+        default="risk",
+        help="risk: priority (PoF x consequence, what a bureau funds; default); "
+        "pof: likelihood of failure (what maintenance acts on)",
+    )
     top.set_defaults(func=_top)
 
     ex = ssub.add_parser("explain", help="one unit's score, factors and reasons as JSON")
@@ -188,14 +195,18 @@ def _runs(args: argparse.Namespace) -> int:
 
 def _top(args: argparse.Namespace) -> int:
     with connect() as conn:
-        page = queries.ranking(conn, scope=ADMIN, run_id=args.run, flag=args.flag, limit=args.limit)
+        page = queries.ranking(
+            conn, scope=ADMIN, run_id=args.run, flag=args.flag, limit=args.limit, sort=args.sort
+        )
     if page.run is None:
         raise NotFound("no score run stored yet; run `liftwatch score run`")
+    position = "pof_rank" if args.sort == "pof" else "rank"
     for item in page.items:
         reasons = "; ".join(r[args.lang] for r in item["reasons"])
         print(
-            f"{item['rank']:>6} {item['unit_id']:<16} {item['flag']:<20} health {item['health']:.2f} "
-            f"risk {item['risk']:.3f}  {reasons}"
+            f"{item[position]:>6} {item['unit_id']:<16} {item['flag']:<20} "
+            f"deterioration {item['health']:.2f} PoF {item['pof']:.3f} "
+            f"priority {item['risk']:.3f}  {reasons}"
         )
     return 0
 
