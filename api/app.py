@@ -22,7 +22,17 @@ from starlette.concurrency import run_in_threadpool
 from api import metrics, problems
 from api.deps import no_nul_characters
 from api.ratelimit import TokenBuckets
-from api.routes import dashboards, deadletters, events, exports, health, imports, register, scores
+from api.routes import (
+    backtests,
+    dashboards,
+    deadletters,
+    events,
+    exports,
+    health,
+    imports,
+    register,
+    scores,
+)
 from api.routes import ingest as ingest_routes
 from api.tokens import TokenCache
 from core.db import database_url, make_pool
@@ -149,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events,
         ingest_routes,
         scores,
+        backtests,
         deadletters,
         exports,
         dashboards,

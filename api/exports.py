@@ -32,7 +32,7 @@ HEADERS: dict[str, tuple[str, str]] = {
     "contractor_id": ("维保单位编码", "Contractor"),
     "flag": ("处置建议", "Flag"),
     "risk": ("风险值", "Risk"),
-    "health": ("健康指数", "Health index"),
+    "health": ("劣化指数", "Deterioration index"),
     "pof": ("故障概率", "Probability of failure"),
     "cof": ("失效后果", "Consequence of failure"),
     "reasons": ("主要原因", "Main reasons"),

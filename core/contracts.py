@@ -24,9 +24,10 @@ from pydantic import (
 )
 
 from core.faultcodes import FAULT_CODES, Cause, Severity
+from core.vocab import EVENT_KINDS
 
 TOPIC_PREFIX = "liftwatch/v1"
-KINDS = ("fault", "inspection", "maintenance", "status")
+KINDS = EVENT_KINDS
 Kind = Literal["fault", "inspection", "maintenance", "status"]
 SCHEMA_VERSION = 1
 

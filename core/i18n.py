@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from typing import Literal
 
+from core import vocab
+
 Lang = Literal["zh-CN", "en"]
 LANGS: tuple[Lang, ...] = ("zh-CN", "en")
 DEFAULT_LANG: Lang = "zh-CN"
@@ -75,7 +77,7 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "col.street_office": "街道",
         "col.flag": "标记",
         "col.risk": "风险",
-        "col.health": "健康指数",
+        "col.health": "劣化指数",
         "col.pof": "故障概率",
         "col.cof": "故障后果",
         "col.age": "梯龄（年）",
@@ -141,7 +143,7 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "fresh.never": "从未上报",
         "error.not_found": "未找到，或不在您的权限范围内。",
         "error.back": "返回",
-        "factor.age": "梯龄（初始健康）",
+        "factor.age": "梯龄（基础劣化）",
         "factor.fault_rate": "故障率",
         "factor.serious_rate": "严重故障率",
         "factor.entrapments": "困人",
@@ -218,6 +220,61 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "register.entity.building": "楼栋",
         "register.entity.unit": "电梯",
         # end of access and errors
+        # scoring: vocabulary labels, learned weights, data gaps
+        "event.status": "状态",
+        "reason.oversized": "消息超过大小上限",
+        "reason.bad_topic": "主题格式不正确",
+        "reason.unknown_kind": "未知的消息类型",
+        "reason.malformed_json": "不是合法的 JSON",
+        "reason.schema_violation": "字段不符合约定",
+        "reason.future_timestamp": "发生时间在未来",
+        "reason.unknown_unit": "台账中无此电梯",
+        "reason.not_maintainer": "非该电梯的维保单位",
+        "factor.fault_rate_1y": "近一年故障率",
+        "factor.fault_rate_90d": "近90天故障率",
+        "factor.data_gap": "数据缺口",
+        "weights.title": "本辖区电梯故障的预测因素",
+        "weights.intro": "评分日期 {as_of}：模型用本辖区自己的历史（{first} 至 {last} 的 {snapshots} 个快照、"
+        "{rows} 条电梯记录、其后12个月内 {events} 次设备故障）拟合各因素的权重。"
+        "权重1表示与默认（CNAIM式）假设相同，0表示在本辖区历史中不起作用。",
+        "weights.none": "该评分批次使用政策文件的默认权重（历史不足，或未启用学习）。",
+        "weights.col.prior": "默认权重",
+        "weights.col.weight": "拟合权重",
+        "weights.col.interval": "90%区间",
+        "weights.chart": "各因素权重（默认 vs 本辖区拟合）",
+        "weights.serious": "严重故障与困人（单独拟合）的权重",
+        "weights.sorted_by": "按拟合权重从大到小排列",
+        # Backtests: how good the ranking is on the fleet's own history (scoring/backtest.py).
+        "backtest.title": "排名检验：这份排名在本辖区自己的数据上有多准",
+        "backtest.intro": "按 {as_of} 当天已知的数据重新评分（不使用当天以后的任何记录），再与其后 {months} 个月实际发生的情况比较。",
+        "backtest.units": "参与检验的电梯：{count} 台",
+        "backtest.outcome_line": "{outcome}：平均每台 {mean} 次，{share} 的电梯至少发生一次",
+        "backtest.outcome.faults": "设备故障",
+        "backtest.outcome.serious": "严重故障（困人或危急故障）",
+        "backtest.outcome.true_risk": "模拟的真实风险",
+        "backtest.table": "按{outcome}检验",
+        "backtest.method": "排序方法",
+        "backtest.method.pof": "liftwatch 故障可能性",
+        "backtest.method.priority": "liftwatch 优先级（可能性×后果）",
+        "backtest.method.fault_rate_1y": "仅看近1年故障率",
+        "backtest.method.fault_rate_3y": "仅看近3年故障率",
+        "backtest.method.age": "仅看梯龄",
+        "backtest.method.last_inspection": "仅看最近一次检验结论",
+        "backtest.method.random": "随机排序",
+        "backtest.metric.spearman": "等级相关（Spearman）",
+        "backtest.metric.roc_auc": "区分度（ROC AUC）",
+        "backtest.metric.precision_top5": "前5%命中率",
+        "backtest.metric.lift_top5": "前5%提升倍数",
+        "backtest.metric.precision_top10": "前10%命中率",
+        "backtest.metric.lift_top10": "前10%提升倍数",
+        "backtest.verdict": "按设备故障，liftwatch 故障可能性排名前10%的电梯平均故障数是全体平均的 {ours} 倍；最好的单因素排序（{best}）为 {theirs} 倍。",
+        "backtest.how_to_read": "提升倍数＝排名靠前电梯的平均次数 ÷ 全部电梯的平均次数，1 表示与随机无异；命中率为排名靠前电梯中至少发生一次的比例；等级相关与区分度越高越好（随机约为 0 与 0.5）。方括号内为 95% 区间（{resamples} 次自助重抽样）。",
+        "backtest.meta": "检验编号 {backtest_id}，评分策略 {policy}，生成于 {created}",
+        "backtest.note": "备注：{note}",
+        "backtest.none": "尚无检验结果：请先运行 liftwatch score backtest。",
+        "backtest.others": "其他检验",
+        "backtest.print": "打印本页",
+        "backtest.undefined": "无法计算",
     },
     "en": {
         "app": "liftwatch",
@@ -279,7 +336,7 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "col.street_office": "Street office",
         "col.flag": "Flag",
         "col.risk": "Risk",
-        "col.health": "Health index",
+        "col.health": "Deterioration index",
         "col.pof": "Probability of failure",
         "col.cof": "Consequence of failure",
         "col.age": "Age (years)",
@@ -345,7 +402,7 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "fresh.never": "Never reported",
         "error.not_found": "Not found, or outside what you may see.",
         "error.back": "Back",
-        "factor.age": "Age (initial health)",
+        "factor.age": "Age (base deterioration)",
         "factor.fault_rate": "Fault rate",
         "factor.serious_rate": "Serious fault rate",
         "factor.entrapments": "Entrapments",
@@ -422,10 +479,67 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "register.entity.building": "building",
         "register.entity.unit": "unit",
         # end of access and errors
+        # scoring: vocabulary labels, learned weights, data gaps
+        "event.status": "Status",
+        "reason.oversized": "Message too large",
+        "reason.bad_topic": "Malformed topic",
+        "reason.unknown_kind": "Unknown message kind",
+        "reason.malformed_json": "Not valid JSON",
+        "reason.schema_violation": "Fields do not match the contract",
+        "reason.future_timestamp": "Occurred in the future",
+        "reason.unknown_unit": "Unit not in the register",
+        "reason.not_maintainer": "Not the unit's contractor",
+        "factor.fault_rate_1y": "Fault rate (1 year)",
+        "factor.fault_rate_90d": "Fault rate (90 days)",
+        "factor.data_gap": "Data gap",
+        "weights.title": "What predicts failure in this fleet",
+        "weights.intro": "Score date {as_of}: each factor's weight fitted on this fleet's own history "
+        "({snapshots} snapshots from {first} to {last}, {rows} unit records, {events} equipment "
+        "faults in the 12 months after them). A weight of 1 is the default (CNAIM-style) "
+        "assumption; 0 means the factor did not predict failure here.",
+        "weights.none": "This run used the policy file's default weights (too little history, or "
+        "learning is off).",
+        "weights.col.prior": "Default weight",
+        "weights.col.weight": "Fitted weight",
+        "weights.col.interval": "90% interval",
+        "weights.chart": "Factor weights (default vs fitted on this fleet)",
+        "weights.serious": "Weights for serious faults and entrapments (fitted separately)",
+        "weights.sorted_by": "Sorted by fitted weight, largest first",
+        # Backtests: how good the ranking is on the fleet's own history (scoring/backtest.py).
+        "backtest.title": "How good is this ranking on our own data",
+        "backtest.intro": "The fleet was scored again with what was known on {as_of} (no record after that day), then compared with what happened in the following {months} months.",
+        "backtest.units": "Units judged: {count}",
+        "backtest.outcome_line": "{outcome}: {mean} per unit on average; {share} of units had at least one",
+        "backtest.outcome.faults": "Equipment faults",
+        "backtest.outcome.serious": "Serious faults (entrapments or critical faults)",
+        "backtest.outcome.true_risk": "Simulated true risk",
+        "backtest.table": "Judged on: {outcome}",
+        "backtest.method": "Ranking",
+        "backtest.method.pof": "liftwatch likelihood of failure",
+        "backtest.method.priority": "liftwatch priority (likelihood × consequence)",
+        "backtest.method.fault_rate_1y": "Past fault rate only (1 year)",
+        "backtest.method.fault_rate_3y": "Past fault rate only (3 years)",
+        "backtest.method.age": "Age only",
+        "backtest.method.last_inspection": "Last inspection only",
+        "backtest.method.random": "Random order",
+        "backtest.metric.spearman": "Rank correlation (Spearman)",
+        "backtest.metric.roc_auc": "Discrimination (ROC AUC)",
+        "backtest.metric.precision_top5": "Precision, top 5%",
+        "backtest.metric.lift_top5": "Lift, top 5%",
+        "backtest.metric.precision_top10": "Precision, top 10%",
+        "backtest.metric.lift_top10": "Lift, top 10%",
+        "backtest.verdict": "On equipment faults, the top 10% by liftwatch's likelihood of failure had {ours} times the fleet's average; the best single-factor order ({best}) reached {theirs} times.",
+        "backtest.how_to_read": "Lift = mean count of the top-ranked units ÷ mean of all units; 1 means no better than chance. Precision = share of the top-ranked units with at least one. Higher rank correlation and discrimination are better (chance is about 0 and 0.5). Brackets: 95% interval ({resamples} bootstrap resamples).",
+        "backtest.meta": "Backtest {backtest_id}, scoring policy {policy}, created {created}",
+        "backtest.note": "Note: {note}",
+        "backtest.none": "No backtest stored yet: run liftwatch score backtest.",
+        "backtest.others": "Other backtests",
+        "backtest.print": "Print this page",
+        "backtest.undefined": "undefined",
     },
 }
 
-FLAGS = ("stopped", "replace_or_overhaul", "safety_assessment", "watch", "ok")
+FLAGS = vocab.FLAGS
 """Flags from the most to the least urgent."""
 
 

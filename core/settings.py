@@ -169,7 +169,7 @@ class Settings(BaseSettings):
         "within this); 0 checks every request against the database.",
     )
 
-    # scoring: health index, flags, learned model (liftwatch score)
+    # scoring: deterioration index, flags, learned model (liftwatch score)
     scoring_policy: Path | None = Field(
         default=None,
         description="Scoring policy YAML (flag rules, health parameters); empty uses the shipped Chinese defaults.",

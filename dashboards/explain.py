@@ -2,7 +2,7 @@
 
 Scoring stores a unit's factors as a JSON list of ``{"factor", "value", "modifier",
 "contribution", "zh", "en"}``, most important first. Factors with a contribution add up to the
-unit's health index; the others are notes, and the flag's rule (factor ``flag_rule``) closes the list.
+unit's deterioration index; the others are notes, and the flag's rule (factor ``flag_rule``) closes the list.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def reason(entry: Mapping[str, Any], lang: Lang) -> str:
 
 
 def contributions(factors: Any, lang: Lang) -> list[Contribution]:
-    """The factors that add to the health index, in stored order, labelled in ``lang``."""
+    """The factors that add to the deterioration index, in stored order, labelled in ``lang``."""
     result = []
     for entry in _entries(factors):
         value = entry.get("contribution")

@@ -237,7 +237,7 @@ def _event_text(row: Row, lang: Lang, key: str) -> str:
 
 
 def score_history(scores: Sequence[Row], lang: Lang) -> go.Figure:
-    """Risk and health index of one unit over its score runs."""
+    """Risk and deterioration index of one unit over its score runs."""
     x = [str(s["as_of"]) for s in scores]
     fig = go.Figure(
         [

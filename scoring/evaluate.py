@@ -1,31 +1,32 @@
-"""How well a ranking orders units by their true risk: a backtest against a simulator's ground truth.
+"""Evaluation on a simulated fleet: the backtest of ``scoring.backtest`` run on a simulated history,
+on several dates, with the simulator's ground truth as one more outcome.
 
 The ground truth (CSV ``unit_id,date,condition,p_serious_12m,serious_12m``, one row per unit and
-month) holds what liftwatch never sees: each unit's true probability of a serious failure in the
-next 12 months and whether one happened. liftwatch scores the units as of a date from the stored
-events alone; the metrics compare that order with the truth on the same date, next to single-factor
-baselines and a random order.
+month) holds what liftwatch never sees: each unit's true probability of a serious failure (or a
+failed inspection) in the 12 months from that date, and whether one happened. It is the outcome
+``true_risk``: Spearman and lift against the true probability, ROC AUC and precision against
+whether the event happened. The stored history gives the other outcomes exactly as on a real fleet.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import psycopg
-from scipy import stats
-from sklearn.metrics import roc_auc_score
+from psycopg.rows import tuple_row
 
 from core.errors import Invalid
+from scoring.backtest import Backtest, backtest
+from scoring.metrics import METRICS, Outcome
 from scoring.policy import Policy
-from scoring.run import score
 
-TOP_FRACTIONS = (0.05, 0.10)
+TRUE_RISK = "true_risk"
 
 
 @dataclass(frozen=True)
@@ -38,114 +39,90 @@ class Truth:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Metrics of every method, averaged over the as-of dates, and each date's own."""
+    """Every method's figures averaged over the backtest dates (intervals of the average)."""
 
     dates: list[date]
     units: int
-    base_rate: float
-    rows: list[dict[str, Any]]
-    per_date: dict[str, list[dict[str, Any]]]
+    outcomes: dict[str, dict[str, float]]
+    results: list[dict[str, Any]]
+    backtests: list[Backtest]
 
 
-def read_truth(path: Path, *, as_of: date) -> Truth:
-    """The ground-truth rows of the latest date on or before ``as_of``."""
-    by_day: dict[str, list[dict[str, str]]] = {}
+def read_truth(path: Path, *, day: date) -> Truth:
+    """The ground-truth rows of one date (a 1st of the month) whose 12 months are known."""
+    rows: list[dict[str, str]] = []
     try:
         with path.open(newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                if row["date"] <= as_of.isoformat():
-                    by_day.setdefault(row["date"], []).append(row)
+            rows = [r for r in csv.DictReader(handle) if r["date"] == day.isoformat()]
     except FileNotFoundError:
         raise Invalid(f"no ground-truth file at {path}") from None
     except KeyError as exc:
         raise Invalid(
             f"{path} lacks the column {exc}; expected unit_id,date,p_serious_12m,serious_12m"
         ) from None
-    if not by_day:
-        raise Invalid(f"{path} has no rows on or before {as_of}")
-    rows = by_day[max(by_day)]
+    rows = [r for r in rows if r["serious_12m"] != ""]
+    if not rows:
+        raise Invalid(f"{path} has no row dated {day} whose 12 months are known")
     return Truth(
         p_serious={r["unit_id"]: float(r["p_serious_12m"]) for r in rows},
         serious={r["unit_id"]: int(r["serious_12m"]) for r in rows},
     )
 
 
-def _order(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Indices from highest to lowest score, ties broken at random (no method gains from ties)."""
-    return np.lexsort((rng.random(len(scores)), -scores))
+def truth_outcome(truth: Truth) -> Callable[[list[str]], dict[str, Outcome]]:
+    """The ground truth as a backtest outcome for the scored units."""
+
+    def outcome(unit_ids: list[str]) -> dict[str, Outcome]:
+        missing = [u for u in unit_ids if u not in truth.p_serious]
+        if missing:
+            raise Invalid(f"{len(missing)} scored units lack a ground truth, e.g. {missing[0]}")
+        return {
+            TRUE_RISK: Outcome(
+                value=np.array([truth.p_serious[u] for u in unit_ids]),
+                event=np.array([truth.serious[u] > 0 for u in unit_ids]),
+            )
+        }
+
+    return outcome
 
 
-def metrics(
-    scores: np.ndarray, outcome: np.ndarray, p_true: np.ndarray, *, seed: int = 0
-) -> dict[str, float]:
-    """ROC AUC, precision and lift in the top 5% and 10%, Spearman with the true risk."""
+def month_end_dates(last: date, count: int, *, step_months: int = 3) -> list[date]:
+    """``count`` backtest dates ``step_months`` apart, each the last day of a month, ending on or
+    before ``last``: the ground truth is dated the next day, a 1st."""
+    first_of = date(last.year, last.month, 1)
+    if last != first_of + timedelta(days=_month_days(first_of) - 1):
+        last = first_of - timedelta(days=1)
+    out = []
+    month = date(last.year, last.month, 1)
+    for _ in range(count):
+        out.append(month + timedelta(days=_month_days(month) - 1))
+        year, m = divmod(month.month - 1 - step_months, 12)
+        month = date(month.year + year, m + 1, 1)
+    return sorted(out)
+
+
+def _month_days(first: date) -> int:
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return (following - first).days
+
+
+def joint_resampler(
+    conn: psycopg.Connection[Any], *, bootstrap: int, seed: int
+) -> Callable[[list[str]], list[np.ndarray]]:
+    """Resamples of the register's units, drawn once, as positions in any list of unit ids (the
+    units a date did not score are left out of that date's resamples)."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute("SELECT unit_id FROM unit ORDER BY unit_id")
+        universe = [r[0] for r in cur]
     rng = np.random.default_rng(seed)
-    scores = np.nan_to_num(np.asarray(scores, dtype=float), nan=-np.inf)
-    base = float(outcome.mean()) if len(outcome) else 0.0
-    order = _order(scores, rng)
-    out: dict[str, float] = {
-        "roc_auc": float(roc_auc_score(outcome, np.where(np.isinf(scores), -1e9, scores)))
-        if 0 < outcome.sum() < len(outcome)
-        else float("nan"),
-    }
-    for fraction in TOP_FRACTIONS:
-        k = max(1, round(len(scores) * fraction))
-        precision = float(outcome[order[:k]].mean())
-        pct = round(fraction * 100)
-        out[f"precision_top{pct}"] = precision
-        out[f"lift_top{pct}"] = precision / base if base > 0 else float("nan")
-    ranks = np.empty(len(scores))
-    ranks[order] = np.arange(len(scores), 0, -1)
-    out["spearman"] = float(stats.spearmanr(ranks, p_true).statistic)
-    return out
+    draws = [rng.integers(0, len(universe), size=len(universe)) for _ in range(bootstrap)]
 
+    def resample(unit_ids: list[str]) -> list[np.ndarray]:
+        position = {u: i for i, u in enumerate(unit_ids)}
+        where = np.array([position.get(u, -1) for u in universe], dtype=int)
+        return [picked[picked >= 0] for picked in (where[d] for d in draws)]
 
-def baselines(columns: Mapping[str, np.ndarray], seed: int) -> dict[str, np.ndarray]:
-    """Single-factor orders a bureau could make without liftwatch, and a random one."""
-    exposure = np.maximum(columns["exposure_years"], 1.0 / 365.0)
-    # The last periodic inspection's verdict (fail > passed after rectification > pass), more
-    # findings first within a verdict.
-    inspection = (
-        np.nan_to_num(columns["last_periodic_result"], nan=0.0) * 100 + columns["last_defects"]
-    )
-    two_years = np.maximum(columns["trend_window_days"] / 365.0, 1.0 / 365.0)
-    return {
-        "age only": columns["age_years"],
-        "fault rate only (1 year)": columns["faults_365d"] / exposure,
-        "fault rate only (2 years)": columns["trend_faults"] / two_years,
-        "last inspection only": inspection,
-        "random": np.random.default_rng(seed).random(len(exposure)),
-    }
-
-
-def _evaluate_date(
-    conn: psycopg.Connection[Any],
-    truth: Truth,
-    *,
-    as_of: date,
-    policy: Policy,
-    expected_life_years: float,
-    model: Any,
-    seed: int,
-) -> tuple[int, float, list[dict[str, Any]]]:
-    scored = score(
-        conn, as_of=as_of, policy=policy, expected_life_years=expected_life_years, model=model
-    )
-    keep = np.array([u in truth.serious for u in scored.features.unit_ids], dtype=bool)
-    if keep.sum() < 20:
-        raise Invalid(f"only {int(keep.sum())} scored units are in the ground truth of {as_of}")
-    ids = [u for u, k in zip(scored.features.unit_ids, keep, strict=True) if k]
-    outcome = np.array([truth.serious[u] for u in ids])
-    p_true = np.array([truth.p_serious[u] for u in ids])
-    cols = {name: values[keep] for name, values in scored.columns.items()}
-    methods: dict[str, np.ndarray] = {"liftwatch health index": cols["health"]}
-    if scored.model_probability is not None:
-        methods["liftwatch learned model"] = cols["model_probability"]
-    methods.update(baselines(cols, seed))
-    rows = [
-        {"method": name, **metrics(s, outcome, p_true, seed=seed)} for name, s in methods.items()
-    ]
-    return len(ids), float(outcome.mean()), rows
+    return resample
 
 
 def evaluate(
@@ -155,84 +132,111 @@ def evaluate(
     dates: list[date],
     policy: Policy,
     expected_life_years: float,
-    model: Any = None,
+    horizon_months: int = 12,
+    bootstrap: int = 200,
     seed: int = 0,
+    progress: Callable[[str], None] | None = None,
 ) -> Evaluation:
-    """Score the stored fleet as of each date and compare every method with the ground truth.
-
-    One realization of twelve months is noisy (a tenth of a few thousand units have an event), so
-    the metrics are computed on each date and averaged.
-    """
-    per_date: dict[str, list[dict[str, Any]]] = {}
-    units, rates = [], []
+    """Backtest the stored simulated history on each date, the ground truth as an extra outcome,
+    and average. Every date resamples the same units (a unit drawn twice counts twice on every
+    date), so the averaged resamples give the interval of the average."""
+    resample = joint_resampler(conn, bootstrap=bootstrap, seed=seed)
+    runs = []
     for day in dates:
-        truth = read_truth(ground_truth, as_of=day)
-        n, rate, rows = _evaluate_date(
-            conn,
-            truth,
-            as_of=day,
-            policy=policy,
-            expected_life_years=expected_life_years,
-            model=model,
-            seed=seed,
-        )
-        per_date[day.isoformat()] = rows
-        units.append(n)
-        rates.append(rate)
-    methods = [r["method"] for r in next(iter(per_date.values()))]
-    averaged = []
-    for i, method in enumerate(methods):
-        keys = [k for k in per_date[dates[0].isoformat()][i] if k != "method"]
-        averaged.append(
-            {
-                "method": method,
-                **{k: float(np.mean([rows[i][k] for rows in per_date.values()])) for k in keys},
-            }
+        truth = read_truth(ground_truth, day=day + timedelta(days=1))
+        runs.append(
+            backtest(
+                conn,
+                as_of=day,
+                horizon_months=horizon_months,
+                policy=policy,
+                expected_life_years=expected_life_years,
+                bootstrap=bootstrap,
+                seed=seed,
+                extra_outcomes=truth_outcome(truth),
+                resample=resample,
+                progress=progress,
+            )
         )
     return Evaluation(
         dates=dates,
-        units=int(np.mean(units)),
-        base_rate=float(np.mean(rates)),
-        rows=averaged,
-        per_date=per_date,
+        units=round(float(np.mean([b.unit_count for b in runs]))),
+        outcomes={
+            name: {
+                k: float(np.mean([b.outcomes[name][k] for b in runs])) for k in ("mean", "share")
+            }
+            for name in runs[0].outcomes
+        },
+        results=average(runs),
+        backtests=runs,
     )
 
 
-def table(evaluation: Evaluation) -> str:
-    """The evaluation as a Markdown table, with each metric's margin over the best baseline."""
-    head = [
-        "method",
-        "ROC AUC",
-        "precision top 5%",
-        "lift top 5%",
-        "precision top 10%",
-        "lift top 10%",
-        "Spearman",
+def average(runs: list[Backtest]) -> list[dict[str, Any]]:
+    """Each method's metrics averaged over backtests, with the 95% interval of the average."""
+    rows = []
+    for key in runs[0].replicates:
+        point = np.mean(
+            [
+                [
+                    next(r for r in b.results if (r["method"], r["outcome"]) == key)[m]["value"]
+                    for m in METRICS
+                ]
+                for b in runs
+            ],
+            axis=0,
+        )
+        reps = np.mean([b.replicates[key] for b in runs], axis=0)
+        row: dict[str, Any] = {"method": key[0], "outcome": key[1]}
+        for k, name in enumerate(METRICS):
+            column = reps[:, k][~np.isnan(reps[:, k])]
+            low, high = (
+                (float(np.percentile(column, 2.5)), float(np.percentile(column, 97.5)))
+                if column.size
+                else (float("nan"), float("nan"))
+            )
+            row[name] = {"value": float(point[k]), "low": low, "high": high}
+        rows.append(row)
+    return rows
+
+
+TABLE_COLUMNS = (
+    ("faults", "spearman", "Spearman, faults"),
+    ("faults", "lift_top10", "lift top 10%, faults"),
+    ("serious", "roc_auc", "ROC AUC, serious"),
+    (TRUE_RISK, "spearman", "Spearman, true risk"),
+    (TRUE_RISK, "lift_top10", "lift top 10%, true risk"),
+)
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    """The headline figures as a Markdown table: value and 95% interval."""
+    methods = list(dict.fromkeys(r["method"] for r in results))
+    outcomes = {r["outcome"] for r in results}
+    columns = [c for c in TABLE_COLUMNS if c[0] in outcomes]
+    lines = [
+        "| method | " + " | ".join(c[2] for c in columns) + " |",
+        "|---|" + "---|" * len(columns),
     ]
-    keys = ["roc_auc", "precision_top5", "lift_top5", "precision_top10", "lift_top10", "spearman"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for row in evaluation.rows:
-        lines.append("| " + " | ".join([row["method"], *(f"{row[k]:.3f}" for k in keys)]) + " |")
+    for method in methods:
+        cells = []
+        for outcome, metric, _ in columns:
+            row = next(r for r in results if r["method"] == method and r["outcome"] == outcome)
+            f = row[metric]
+            cells.append(f"{f['value']:.2f} [{f['low']:.2f}, {f['high']:.2f}]")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-MARGIN_KEYS = ("precision_top10", "spearman", "precision_top5", "roc_auc")
-
-
-def _margin(rows: list[dict[str, Any]], method: str, key: str) -> float:
-    ours = next(r for r in rows if r["method"] == method)
-    return float(ours[key] - max(r[key] for r in rows if not r["method"].startswith("liftwatch")))
-
-
-def margins(evaluation: Evaluation, *, method: str = "liftwatch health index") -> dict[str, Any]:
-    """A method's lead over the best single-factor baseline: on average, and on how many dates."""
-    out: dict[str, Any] = {}
-    for key in MARGIN_KEYS:
-        each = [_margin(rows, method, key) for rows in evaluation.per_date.values()]
-        out[key] = {
-            "mean": _margin(evaluation.rows, method, key),
-            "min": min(each),
-            "dates_ahead": sum(1 for m in each if m > 0),
-            "dates": len(each),
-        }
+def leads(results: list[dict[str, Any]], *, method: str = "pof") -> dict[str, float]:
+    """A method's lead over the best single-factor baseline on each headline figure."""
+    liftwatch = {"pof", "priority"}
+    out = {}
+    for outcome, metric, label in TABLE_COLUMNS:
+        rows = [r for r in results if r["outcome"] == outcome]
+        if not rows:
+            continue
+        ours = next(r for r in rows if r["method"] == method)[metric]["value"]
+        best = max(r[metric]["value"] for r in rows if r["method"] not in liftwatch)
+        out[label] = float(ours - best)
     return out

@@ -37,7 +37,7 @@ status_then AS (
     ORDER BY unit_id, changed_at
 ),
 u0 AS (
-    SELECT u.unit_id, u.manufacturer, u.building_id, u.installed_on,
+    SELECT u.unit_id, u.manufacturer, u.building_id, u.installed_on, u.contractor_id,
            greatest(u.installed_on, r.renewed_on,
                     CASE WHEN u.renewed_on <= %(d)s THEN u.renewed_on END) AS age_from,
            coalesce(s.old_value, u.service_status) AS service_status
@@ -69,8 +69,11 @@ f AS (
                             AND e.occurred_at >= %(from_365)s) AS excluded_365d,
            count(*) FILTER (WHERE e.cause IN ('external', 'misuse') AND e.entrapment
                             AND e.occurred_at >= %(from_365)s) AS excluded_entrapments_365d,
+           -- A fault with no end on record has an unknown duration, not one lasting until T
+           -- (least() skips NULLs): it is left out rather than guessed.
            coalesce(sum(extract(epoch FROM least(e.ended_at, %(t)s) - e.occurred_at) / 3600.0)
-                    FILTER (WHERE e.cause = 'equipment' AND e.occurred_at >= %(from_365)s), 0)
+                    FILTER (WHERE e.cause = 'equipment' AND e.occurred_at >= %(from_365)s
+                            AND e.ended_at IS NOT NULL), 0)
                AS downtime_hours_365d,
            count(*) FILTER (WHERE e.cause = 'equipment' AND e.occurred_at >= u.trend_start)
                AS trend_faults,
@@ -132,17 +135,40 @@ status AS (
            extract(epoch FROM max(e.occurred_at) FILTER (WHERE e.trips IS NOT NULL)
                    - min(e.occurred_at) FILTER (WHERE e.trips IS NOT NULL)) / 86400.0 AS trip_days,
            max(e.occurred_at) FILTER (WHERE NOT e.online) IS DISTINCT FROM max(e.occurred_at)
-               AS online
+               AS online,
+           -- The unit's usual reporting interval: samples are spread evenly enough that the mean
+           -- gap over 90 days serves, and it costs nothing beyond the aggregate already read.
+           CASE WHEN count(*) >= 3
+                THEN extract(epoch FROM max(e.occurred_at) - min(e.occurred_at))
+                     / 86400.0 / (count(*) - 1) END AS report_interval_days
     FROM status_sample e
     JOIN u0 USING (unit_id)
     WHERE e.occurred_at >= %(from_90)s AND e.occurred_at < %(t)s
     GROUP BY e.unit_id
 ),
+feeds AS (
+    -- Whether each contractor sends inspections and maintenance at all: a contractor none of
+    -- whose units has one is a gap in the data, not a fleet in bad condition.
+    SELECT u0.contractor_id,
+           avg((i.unit_id IS NOT NULL)::int) AS inspected_share,
+           avg((m.unit_id IS NOT NULL)::int) AS maintained_share
+    FROM u0
+    LEFT JOIN insp i USING (unit_id)
+    LEFT JOIN maint m USING (unit_id)
+    GROUP BY u0.contractor_id
+),
+running AS (
+    -- In service means registered in service and not stopped by a failed inspection.
+    SELECT u0.unit_id, u0.building_id, u0.service_status,
+           (u0.service_status = 'in_service' AND li.result IS DISTINCT FROM 'fail') AS running
+    FROM u0
+    LEFT JOIN last_insp li USING (unit_id)
+),
 bld AS (
     SELECT building_id,
            count(*) AS units_in_building,
-           count(*) FILTER (WHERE service_status = 'in_service') AS units_in_service
-    FROM u0
+           count(*) FILTER (WHERE running) AS units_in_service
+    FROM running
     WHERE service_status <> 'retired'
     GROUP BY building_id
 )
@@ -187,14 +213,19 @@ SELECT u.unit_id, u.manufacturer, u.building_id,
        CASE WHEN s.trip_days >= 1 THEN s.trips / s.trip_days END AS trips_per_day,
        s.last_seen_at,
        extract(epoch FROM %(t)s - s.last_seen_at) / 86400.0 AS days_silent,
+       s.report_interval_days,
+       u.contractor_id,
+       fd.inspected_share::float8 AS contractor_inspected_share,
+       fd.maintained_share::float8 AS contractor_maintained_share,
        s.online,
        b.floors, b.households, b.elderly_share::float8 AS elderly_share,
        coalesce(bld.units_in_building, 1) AS units_in_building,
-       greatest(coalesce(bld.units_in_service, 0)
-                - (u.service_status = 'in_service')::int, 0) AS other_units_in_service
+       greatest(coalesce(bld.units_in_service, 0) - r.running::int, 0) AS other_units_in_service
 FROM u
 JOIN building b USING (building_id)
-LEFT JOIN bld USING (building_id)
+JOIN running r USING (unit_id)
+JOIN feeds fd ON fd.contractor_id = u.contractor_id
+LEFT JOIN bld ON bld.building_id = u.building_id
 LEFT JOIN f USING (unit_id)
 LEFT JOIN insp i USING (unit_id)
 LEFT JOIN last_insp li USING (unit_id)
@@ -243,6 +274,9 @@ NUMERIC = (
     "missed_maintenance",
     "trips_per_day",
     "days_silent",
+    "report_interval_days",
+    "contractor_inspected_share",
+    "contractor_maintained_share",
     "floors",
     "households",
     "elderly_share",
@@ -269,9 +303,14 @@ class Features:
 
 
 def compute_features(
-    conn: psycopg.Connection[Any], *, as_of: date, policy_features: Mapping[str, Any]
+    conn: psycopg.Connection[Any],
+    *,
+    as_of: date,
+    policy_features: Mapping[str, Any],
+    sample: tuple[int, int] | None = None,
 ) -> Features:
-    """Every unit's features as of the end of ``as_of`` (China Standard Time)."""
+    """Every unit's features as of the end of ``as_of`` (China Standard Time); with ``sample``
+    (part, parts), only the units of that share of the buildings."""
     t = datetime.combine(as_of + timedelta(days=1), time(), CST)
     trend_days = int(policy_features["trend_window_days"])
     params = {
@@ -288,7 +327,9 @@ def compute_features(
         count = cur.execute("SELECT count(*) FROM unit").fetchone()
     units = int(count[0]) if count else 0
     parts = max(1, min(MAX_PARTS, os.cpu_count() or 1)) if units >= PARALLEL_FROM_UNITS else 1
-    if parts == 1:
+    if sample is not None:
+        names, rows = _run_part(conn, params, *sample)
+    elif parts == 1:
         names, rows = _run_part(conn, params, 0, 1)
     else:
         # A city's units, split by building (so each building's redundancy is counted whole),
@@ -335,10 +376,30 @@ def _derive(numeric: dict[str, np.ndarray], policy_features: Mapping[str, Any]) 
         # Time-truncated MLE with the (n - 1) / n small-sample correction.
         beta = np.where(log_sum > 0, (n - 1) / log_sum, np.nan)
     numeric["trend_beta"] = np.where(n >= 2, beta, np.nan)
+    # An overdue inspection is a fact about the unit only where its contractor sends inspections;
+    # where it sends none (or hardly any), the missing record is the contractor's data gap.
     interval = float(policy_features["inspection_interval_days"])
     since = numeric["days_since_inspection"]
-    numeric["inspection_overdue"] = np.where(np.isnan(since) | (since > interval), 1.0, 0.0)
+    fed = float(policy_features.get("feed_min_share", 0.5))
+    inspections_fed = numeric["contractor_inspected_share"] >= fed
+    maintenance_fed = numeric["contractor_maintained_share"] >= fed
+    overdue = np.isnan(since) | (since > interval)
+    numeric["inspection_overdue"] = np.where(overdue & inspections_fed, 1.0, 0.0)
+    numeric["inspection_data_gap"] = np.where(inspections_fed, 0.0, 1.0)
+    numeric["maintenance_data_gap"] = np.where(maintenance_fed, 0.0, 1.0)
+    numeric["missed_maintenance"] = np.where(maintenance_fed, numeric["missed_maintenance"], 0.0)
+    # Silent after several missed reports at the unit's own usual interval (a controller that
+    # reports weekly is not silent after 7 days); a unit with too few samples to learn its
+    # interval falls back to the fixed number of days.
     silent = numeric["days_silent"]
-    numeric["silent"] = np.where(
-        np.isnan(silent) | (silent > float(policy_features["silent_after_days"])), 1.0, 0.0
+    usual = numeric["report_interval_days"]
+    after = np.where(
+        np.isnan(usual),
+        float(policy_features["silent_after_days"]),
+        np.maximum(
+            usual * float(policy_features.get("silent_missed_reports", 3)),
+            float(policy_features.get("silent_min_days", 1)),
+        ),
     )
+    numeric["silent_after_days"] = after
+    numeric["silent"] = np.where(np.isnan(silent) | (silent > after), 1.0, 0.0)

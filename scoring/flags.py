@@ -5,9 +5,36 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+from scipy import stats
 
 from core.errors import ConfigError
 from scoring.policy import FlagRule, Policy
+
+
+def set_against_fleet(columns: dict[str, np.ndarray], evidence: Mapping[str, float]) -> None:
+    """Add the columns that set each unit against its fleet: ``pof_percentile`` (share of the
+    fleet, in percent, at or below its likelihood of failure) and ``condition_evidence`` (1 when
+    its own record, not its age, shows wear: faults, serious faults or entrapments well above the
+    fleet, a rising trend, a failed inspection, open or repeated inspection findings)."""
+    pof = columns["pof"]
+    count = len(pof)
+    columns["pof_percentile"] = (
+        stats.rankdata(pof, method="max") / count * 100.0 if count else np.zeros(0)
+    )
+    with np.errstate(invalid="ignore"):
+        shown = (
+            (columns["fault_rate_ratio"] >= evidence["fault_rate_ratio"])
+            | (columns["serious_rate_ratio"] >= evidence["serious_rate_ratio"])
+            | (columns["entrapments_365d"] >= evidence["entrapments_365d"])
+            | (
+                (columns["trend_faults"] >= evidence["trend_min_faults"])
+                & (columns["trend_beta"] >= evidence["trend_beta"])
+            )
+            | (columns["failed_inspections_3y"] >= 1)
+            | (columns["open_rectification"] >= evidence["open_rectification"])
+            | (columns["defect_inspections_3y"] >= evidence["defect_inspections_3y"])
+        )
+    columns["condition_evidence"] = shown.astype(float)
 
 
 def assign_flags(

@@ -1,4 +1,4 @@
-"""A transparent health index in the spirit of CNAIM: health, probability and consequence of failure.
+"""A transparent deterioration index in the spirit of CNAIM: health, probability and consequence of failure.
 
 Health starts from age against expected life, ``H0 = min(5.5, 0.5 e^(b age))`` with
 ``b = ln(11) / expected life`` (busy units have a shorter expected life), and is multiplied by
@@ -24,6 +24,8 @@ from scoring.shrinkage import ShrunkRates
 
 CONDITION_FACTORS = (
     "fault_rate",
+    "fault_rate_1y",
+    "fault_rate_90d",
     "serious_rate",
     "entrapments",
     "trend",
@@ -35,6 +37,16 @@ CONDITION_FACTORS = (
 )
 RELIABILITY_FACTORS = ("usage", "inspection_overdue", "missed_maintenance")
 MODIFIERS = CONDITION_FACTORS + RELIABILITY_FACTORS
+# Every term of the log-rate: age (log initial health) and each modifier's logarithm.
+FACTORS = ("age", *MODIFIERS)
+
+
+def prior_weights(policy: Mapping[str, Any]) -> dict[str, float]:
+    """Each factor's weight under the policy alone: 1 unless the policy says otherwise (a factor
+    with prior weight 0 counts only once the fleet's own history shows it matters)."""
+    mods = policy["health"]["modifiers"]
+    age = float(policy["health"].get("age_prior_weight", 1.0))
+    return {"age": age, **{m: float(mods[m].get("prior_weight", 1.0)) for m in MODIFIERS}}
 
 
 @dataclass
@@ -45,6 +57,8 @@ class HealthScores:
     duty: np.ndarray
     initial: np.ndarray
     modifiers: dict[str, np.ndarray]
+    terms: dict[str, np.ndarray]
+    weights: dict[str, float]
     contributions: dict[str, np.ndarray]
     collar: np.ndarray
     health: np.ndarray
@@ -70,12 +84,13 @@ def initial_health(age_years: np.ndarray, expected_life: np.ndarray, cap: float)
     return np.minimum(cap, 0.5 * np.exp(b * np.maximum(age_years, 0.0)))
 
 
-def soft_cap(health: np.ndarray, *, knee: float, top: float) -> np.ndarray:
-    """Health as is up to the knee, then bent smoothly toward the top: units past the scale keep
-    their order instead of all reading 10."""
-    over = np.maximum(health - knee, 0.0)
+def soft_cap(health: np.ndarray, *, knee: float, top: float, scale: float) -> np.ndarray:
+    """The index as is up to the knee, then bent toward the top on a log scale: a unit must be
+    e^(scale * 3.4) times past the knee to read 9.9 of 10, so few units reach the top and those
+    beyond the scale keep their order by condition."""
+    over = np.log(np.maximum(health, knee) / knee)
     span = top - knee
-    return np.where(health <= knee, health, knee + span * (1.0 - np.exp(-over / span)))
+    return np.where(health <= knee, health, knee + span * (1.0 - np.exp(-over / scale)))
 
 
 def probability_of_failure(health: np.ndarray, *, k: float, c: float) -> np.ndarray:
@@ -91,8 +106,16 @@ def health_scores(
     policy: Mapping[str, Any],
     *,
     expected_life_years: float,
+    recent: Mapping[str, ShrunkRates],
+    weights: Mapping[str, float] | None = None,
 ) -> HealthScores:
-    """Score every unit from its feature columns and shrunk rates under a policy."""
+    """Score every unit from its feature columns and shrunk rates under a policy.
+
+    Each factor's term is the logarithm of the policy's modifier (of initial health for age);
+    a unit's log-index is the weighted sum of its terms. The policy's prior weights reproduce the
+    CNAIM-style index; weights fitted on the fleet's own history (``scoring.learning``) replace
+    them. ``recent`` holds the shrunk fault rates over 365 and 90 days.
+    """
     h = policy["health"]
     mods = h["modifiers"]
     trips = cols["trips_per_day"]
@@ -113,8 +136,16 @@ def health_scores(
     finds = mods["inspection_findings"]
     result = mods["inspection_result"]
     repeat = mods["repeated_findings"]
-    modifiers = {
+    fleet_1y = _fleet_mean(recent["fault_rate_1y"].rate)
+    fleet_90d = _fleet_mean(recent["fault_rate_90d"].rate)
+    base = {
         "fault_rate": _clip_power(faults.rate / fleet_fault, mods["fault_rate"]),
+        "fault_rate_1y": _clip_power(
+            recent["fault_rate_1y"].rate / fleet_1y, mods["fault_rate_1y"]
+        ),
+        "fault_rate_90d": _clip_power(
+            recent["fault_rate_90d"].rate / fleet_90d, mods["fault_rate_90d"]
+        ),
         "serious_rate": _clip_power(serious.rate / fleet_serious, mods["serious_rate"]),
         "entrapments": _per_unit(cols["entrapments_365d"], ent["per_event"], ent["max"]),
         "trend": np.where(
@@ -155,27 +186,31 @@ def health_scores(
         "missed_maintenance": _per_unit(cols["missed_maintenance"], miss["per_visit"], miss["max"]),
     }
     use = mods["usage"]
-    modifiers["usage"] = np.clip(
-        np.power(np.maximum(duty_ratio, 1e-9), use["exponent"]), *use["bounds"]
-    )
-    product = np.prod(np.vstack([modifiers[m] for m in MODIFIERS]), axis=0)
+    base["usage"] = np.clip(np.power(np.maximum(duty_ratio, 1e-9), use["exponent"]), *use["bounds"])
+    terms = {"age": np.log(h0), **{m: np.log(base[m]) for m in MODIFIERS}}
+    w = dict(prior_weights(policy))
+    w.update(weights or {})
+    initial = np.exp(w["age"] * terms["age"])
+    logs = {m: w[m] * terms[m] for m in MODIFIERS}
+    modifiers = {m: np.exp(logs[m]) for m in MODIFIERS}
+    total_log = np.sum(np.vstack(list(logs.values())), axis=0)
     lo, hi = h["bounds"]
-    raw = np.maximum(h0 * product, lo)
+    scale = float(h.get("cap_scale", 1.0))
+    raw = np.maximum(initial * np.exp(total_log), lo)
     failed = cols["failed_inspection_open"] > 0
     health = soft_cap(
         np.where(failed, np.maximum(raw, h["failed_inspection_collar"]), raw),
         knee=h["knee"],
         top=hi,
+        scale=scale,
     )
 
-    logs = {m: np.log(modifiers[m]) for m in MODIFIERS}
-    total_log = np.sum(np.vstack(list(logs.values())), axis=0)
-    # Shares of the log-product, scaled to the soft-capped health, so the factors add up to it.
-    capped_raw = soft_cap(raw, knee=h["knee"], top=hi)
-    added = capped_raw - h0
+    # Shares of the log-product, scaled to the soft-capped index, so the factors add up to it.
+    capped_raw = soft_cap(raw, knee=h["knee"], top=hi, scale=scale)
+    added = capped_raw - initial
     with np.errstate(divide="ignore", invalid="ignore"):
         share = {m: np.where(total_log != 0, logs[m] / total_log, 0.0) for m in MODIFIERS}
-    contributions = {"age": h0, **{m: added * share[m] for m in MODIFIERS}}
+    contributions = {"age": initial, **{m: added * share[m] for m in MODIFIERS}}
 
     pof = probability_of_failure(health, k=policy["pof"]["k"], c=policy["pof"]["c"])
     consequence = consequence_factors(cols, policy["consequence"])
@@ -183,8 +218,10 @@ def health_scores(
     return HealthScores(
         expected_life=life,
         duty=duty,
-        initial=h0,
+        initial=initial,
         modifiers=modifiers,
+        terms=terms,
+        weights=w,
         contributions=contributions,
         collar=health - capped_raw,
         health=health,
@@ -197,6 +234,9 @@ def health_scores(
             "serious_rate_ratio": serious.rate / fleet_serious,
             "fleet_fault_rate": np.full(len(health), fleet_fault),
             "fleet_serious_rate": np.full(len(health), fleet_serious),
+            "elderly_assumed": np.full(
+                len(health), policy["consequence"].get("elderly_unknown_share", 0.2)
+            ),
         },
     )
 
@@ -212,7 +252,7 @@ def consequence_factors(
     """The consequence-of-failure factors; their product is the CoF (1 for a typical unit)."""
     units = np.maximum(cols["units_in_building"], 1.0)
     served = np.nan_to_num(cols["households"]) / units
-    elderly = np.nan_to_num(cols["elderly_share"], nan=0.2)
+    elderly = np.nan_to_num(cols["elderly_share"], nan=spec.get("elderly_unknown_share", 0.2))
     others = cols["other_units_in_service"]
     red = spec["redundancy"]
     return {

@@ -1,6 +1,6 @@
 """The learned second opinion: P(serious failure or failed inspection within 12 months).
 
-A gradient-boosted classifier on the same features the health index reads (never the excluded
+A gradient-boosted classifier on the same features the deterioration index reads (never the excluded
 external and misuse causes), calibrated with isotonic regression on the latest part of its
 training history, so a stated 30% means about 30 in 100. It follows scikit-learn's conventions and
 is saved with the library versions it was built with; loading under other versions is refused.

@@ -17,11 +17,14 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import tuple_row
 
+from core import vocab
 from core.errors import Invalid
 from core.scope import Scope
 
 SORTS = {"risk": "risk", "health": "health", "pof": "pof", "cof": "cof"}
-FLAGS = ("stopped", "replace_or_overhaul", "safety_assessment", "watch", "ok")
+# Sorts that are orders stored with the run (unique, indexed): priority and likelihood of failure.
+_STORED_ORDERS = {"risk": "rank", "pof": "pof_rank"}
+FLAGS = vocab.FLAGS
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,21 @@ def resolve_run(
     else:
         query, params = "SELECT * FROM score_run ORDER BY run_id DESC LIMIT 1", ()
     return conn.execute(query, params).fetchone()
+
+
+def run_weights(
+    conn: psycopg.Connection[Any], *, run_id: int | None = None
+) -> dict[str, Any] | None:
+    """A run's fitted condition-model weights (the latest run's without an id), or None."""
+    run = resolve_run(conn, run_id=run_id)
+    if run is None:
+        return None
+    return {
+        "run_id": run["run_id"],
+        "as_of": run["as_of"],
+        "policy_version": run["policy_version"],
+        "fitted_weights": run.get("fitted_weights"),
+    }
 
 
 def _encode_cursor(sort: str, value: float, rank: int) -> str:
@@ -100,6 +118,7 @@ _ITEM_FIELDS = tuple(
         ("district_id", "p.district_id"),
         ("contractor_id", "p.contractor_id"),
         ("rank", "s.rank"),
+        ("pof_rank", "s.pof_rank"),
         ("health", "s.health"),
         ("pof", "s.pof"),
         ("cof", "s.cof"),
@@ -179,10 +198,11 @@ def _ranking_sql(
         where.append(sql.SQL("s.flag = %(flag)s"))
     key: sql.Composable
     order: sql.Composable
-    if sort == "risk":
-        key = order = sql.SQL("s.rank")
+    position: sql.Composable = sql.SQL("s.rank")
+    if sort in _STORED_ORDERS:
+        key = order = position = sql.Identifier("s", _STORED_ORDERS[sort])
         if after:
-            where.append(sql.SQL("s.rank > %(after_rank)s"))
+            where.append(sql.SQL("{} > %(after_rank)s").format(key))
     else:
         key = sql.Identifier("s", SORTS[sort])
         order = sql.SQL("{} DESC, s.rank").format(key)
@@ -195,7 +215,7 @@ def _ranking_sql(
     query = sql.SQL(
         "SELECT r.*, i.* FROM (SELECT {run_cols}, r.run_id AS chosen_run"
         " FROM score_run r {choice} LIMIT 1) r"
-        " LEFT JOIN LATERAL (SELECT {cols}, s.rank AS cursor_rank, {key} AS cursor_value"
+        " LEFT JOIN LATERAL (SELECT {cols}, {position} AS cursor_rank, {key} AS cursor_value"
         " FROM unit_score s JOIN {place} p USING (unit_id)"
         " WHERE {where} ORDER BY {order} LIMIT %(limit)s) i ON TRUE"
     ).format(
@@ -203,6 +223,7 @@ def _ranking_sql(
         choice=_CHOICES[choice],
         cols=item_columns,
         key=key,
+        position=position,
         place=_LISTED_PLACE,
         where=sql.SQL(" AND ").join(where),
         order=order,

@@ -63,6 +63,11 @@ def _n(value: float) -> int:
     return round(float(value))
 
 
+def _count(n: int, word: str, plural: str | None = None) -> str:
+    """``1 entrapment``, ``2 entrapments``: English counts in the right number."""
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
 def _r(value: float) -> float:
     return round(float(value), 4)
 
@@ -89,12 +94,15 @@ def _age(
     if other["renewed"][i]:
         zh, en = (
             f"距上次大修改造已{years}年（{since}）",
-            f"{years} years since last renewal ({since})",
+            f"{_count(years, 'year')} since last renewal ({since})",
         )
     else:
-        zh, en = f"投入使用已{years}年（{since}）", f"{years} years since installation ({since})"
+        zh, en = (
+            f"投入使用已{years}年（{since}）",
+            f"{_count(years, 'year')} since installation ({since})",
+        )
     zh += f"，预期寿命{life:.0f}年"
-    en += f", expected life {life:.0f} years"
+    en += f", expected life {_count(round(life), 'year')}"
     return _entry("age", round(float(cols["age_years"][i]), 2), None, hs.initial[i], zh, en)
 
 
@@ -116,9 +124,18 @@ def _modifier_text(
         return (
             n,
             f"近{years:.1f}年设备故障{n}次（90天内{n90}次，365天内{n365}次；按同类电梯修正后每年"
-            f"{r:.1f}次，90%区间{lo:.1f}–{hi:.1f}；全市平均{fleet:.1f}次）",
-            f"{n} equipment faults in {years:.1f} years ({n90} in 90 days, {n365} in 365 days; "
-            f"cohort-adjusted {r:.1f}/year, 90% interval {lo:.1f}-{hi:.1f}; fleet average {fleet:.1f})",
+            f"{r:.1f}次，90%区间{lo:.1f}–{hi:.1f}；所评电梯平均{fleet:.1f}次）",
+            f"{_count(n, 'equipment fault')} in {years:.1f} years ({n90} in 90 days, {n365} in "
+            f"365 days; cohort-adjusted {r:.1f}/year, 90% interval {lo:.1f}-{hi:.1f}; "
+            f"fleet average {fleet:.1f})",
+        )
+    if name in ("fault_rate_1y", "fault_rate_90d"):
+        days, column = (365, "faults_365d") if name == "fault_rate_1y" else (90, "faults_90d")
+        n = _n(c[column])
+        return (
+            n,
+            f"{days}天内设备故障{n}次",
+            f"{_count(n, 'equipment fault')} in {days} days",
         )
     if name == "serious_rate":
         n, r = _n(c["trend_serious"]), float(serious.rate[i])
@@ -126,14 +143,14 @@ def _modifier_text(
         return (
             n,
             f"近{years:.1f}年严重设备故障{n}次（修正后每年{r:.1f}次）",
-            f"{n} serious equipment faults (major or critical) in {years:.1f} years "
+            f"{_count(n, 'serious equipment fault')} (major or critical) in {years:.1f} years "
             f"(cohort-adjusted {r:.1f}/year)",
         )
     if name == "usage":
         trips = c["trips_per_day"]
         if math.isnan(trips):
             return None
-        return (_n(trips), f"日均运行{_n(trips)}次", f"{_n(trips)} trips a day")
+        return (_n(trips), f"日均运行{_n(trips)}次", f"{_count(_n(trips), 'trip')} a day")
     if name == "entrapments":
         n, n90 = _n(c["entrapments_365d"]), _n(c["entrapments_90d"])
         if n == 0:
@@ -141,7 +158,7 @@ def _modifier_text(
         return (
             n,
             f"90天内困人{n90}次，365天内{n}次",
-            f"{n90} entrapments in 90 days, {n} in 365 days",
+            f"{_count(n90, 'entrapment')} in 90 days, {n} in 365 days",
         )
     if name == "trend":
         if hs.modifiers["trend"][i] == 1.0:
@@ -157,7 +174,11 @@ def _modifier_text(
         n = _n(c["open_rectification"])
         if n == 0:
             return None
-        return (n, f"{n}项整改尚未复检合格", f"{n} rectification items not yet re-inspected")
+        return (
+            n,
+            f"{n}项整改尚未复检合格",
+            f"{_count(n, 'rectification item')} not yet re-inspected",
+        )
     if name == "inspection_result":
         result = c["last_periodic_result"]
         if math.isnan(result) or result == 0:
@@ -176,7 +197,8 @@ def _modifier_text(
         return (
             n,
             f"上次定期检验发现{n}项需整改问题（其中严重{grave}项）",
-            f"last periodic inspection found {n} items needing rectification ({grave} major or critical)",
+            f"last periodic inspection found {_count(n, 'item')} needing rectification "
+            f"({grave} major or critical)",
         )
     if name == "repeated_findings":
         if hs.modifiers[name][i] == 1.0:
@@ -185,7 +207,7 @@ def _modifier_text(
         return (
             n,
             f"近3年{n}次定期检验发现问题",
-            f"defects found at {n} periodic inspections in 3 years",
+            f"defects found at {_count(n, 'periodic inspection')} in 3 years",
         )
     if name == "recent_failed_inspection":
         if hs.modifiers[name][i] == 1.0:
@@ -200,7 +222,7 @@ def _modifier_text(
         return (
             _n(days),
             f"距上次检验{_n(days)}天（已超期）",
-            f"last inspection {_n(days)} days ago (overdue)",
+            f"last inspection {_count(_n(days), 'day')} ago (overdue)",
         )
     if name == "missed_maintenance":
         n = _n(c["missed_maintenance"])
@@ -209,7 +231,7 @@ def _modifier_text(
         return (
             n,
             f"365天内漏保{n}次（应每15天维保一次）",
-            f"{n} half-monthly maintenance visits missed in 365 days",
+            f"{_count(n, 'half-monthly maintenance visit')} missed in 365 days",
         )
     raise KeyError(name)
 
@@ -241,7 +263,8 @@ def _notes(
                 None,
                 0.0,
                 f"停电、使用不当等外部原因故障{excluded}次（含困人{trapped}次）未计入设备状况",
-                f"{excluded} faults from power cuts or misuse ({trapped} entrapments) "
+                f"{_count(excluded, 'fault')} from power cuts or misuse "
+                f"({_count(trapped, 'entrapment')}) "
                 "not counted against the equipment",
             )
         )
@@ -267,9 +290,26 @@ def _notes(
                 None,
                 None,
                 f"365天内因设备故障停运{downtime:.0f}小时",
-                f"{downtime:.0f} hours out of service from equipment faults in 365 days",
+                f"{_count(round(downtime), 'hour')} out of service from equipment faults in 365 days",
             )
         )
+    contractor = other["contractor_id"][i]
+    for column, zh_what, en_what in (
+        ("inspection_data_gap", "检验", "inspection"),
+        ("maintenance_data_gap", "维保", "maintenance"),
+    ):
+        if cols[column][i] > 0:
+            out.append(
+                _entry(
+                    "data_gap",
+                    contractor,
+                    None,
+                    None,
+                    f"维保单位{contractor}未上报（或极少上报）{zh_what}记录：数据缺口，不计入状况",
+                    f"contractor {contractor} sends no (or hardly any) {en_what} records: "
+                    "a data gap, not counted as condition",
+                )
+            )
     silent = cols["days_silent"][i]
     if math.isnan(silent):
         out.append(
@@ -283,40 +323,61 @@ def _notes(
             )
         )
     elif cols["silent"][i] > 0:
+        usual = float(cols["report_interval_days"][i])
         out.append(
             _entry(
                 "data_freshness",
                 _n(silent),
                 None,
                 None,
-                f"已{_n(silent)}天无数据上报",
-                f"no data for {_n(silent)} days",
+                f"已{_n(silent)}天无数据上报（通常每{_interval_zh(usual)}上报一次）",
+                f"no data for {_count(_n(silent), 'day')} "
+                f"(usually reports every {_interval_en(usual)})",
             )
         )
     return out
+
+
+def _interval_zh(days: float) -> str:
+    if math.isnan(days):
+        return "若干天"
+    return f"{days:.0f}天" if days >= 1 else f"{days * 24:.0f}小时"
+
+
+def _interval_en(days: float) -> str:
+    if math.isnan(days):
+        return "few days"
+    return _count(round(days), "day") if days >= 1 else _count(round(days * 24), "hour")
 
 
 def _consequence(i: int, cols: dict[str, np.ndarray], hs: HealthScores) -> dict[str, Any]:
     units = max(_n(cols["units_in_building"][i]), 1)
     households = _n(_num(cols["households"][i]))
     floors = _n(_num(cols["floors"][i]))
-    elderly = _num(cols["elderly_share"][i])
+    share = cols["elderly_share"][i]
+    if math.isnan(share):
+        # The consequence counts an assumed share; say so rather than print it as 0%.
+        assumed = float(hs.extra["elderly_assumed"][i])
+        elderly_zh = f"老年人占比未知（按{assumed:.0%}计）"
+        elderly_en = f"elderly share unknown (counted as {assumed:.0%})"
+    else:
+        elderly_zh, elderly_en = f"老年人占比{share:.0%}", f"elderly share {share:.0%}"
     others = _n(cols["other_units_in_service"][i])
     if others == 0:
         red_zh, red_en = "本楼无其他电梯在用", "no other elevator of the building in service"
     else:
         red_zh, red_en = (
             f"本楼另有{others}部电梯在用",
-            f"{others} other elevator(s) of the building in service",
+            f"{_count(others, 'other elevator')} of the building in service",
         )
     return _entry(
         "consequence",
         {k: _r(v[i]) for k, v in hs.consequence.items()},
         hs.cof[i],
         None,
-        f"本楼{households}户、{floors}层、{units}部电梯，老年人占比{elderly:.0%}，{red_zh}",
-        f"building of {households} households, {floors} floors, {units} elevator(s), "
-        f"elderly share {elderly:.0%}, {red_en}",
+        f"本楼{households}户、{floors}层、{units}部电梯，{elderly_zh}，{red_zh}",
+        f"building of {_count(households, 'household')}, {_count(floors, 'floor')}, "
+        f"{_count(units, 'elevator')}, {elderly_en}, {red_en}",
     )
 
 
@@ -333,10 +394,10 @@ def explain_unit(
     """The factor list of unit ``i``, most important first, ending with the flag's rule."""
     ranked = [_age(i, cols, other, hs)]
     for name in MODIFIERS:
-        text = _modifier_text(name, i, cols, faults, serious, hs)
         modifier = float(hs.modifiers[name][i])
         if modifier == 1.0:
             continue
+        text = _modifier_text(name, i, cols, faults, serious, hs)
         value, zh, en = text if text is not None else (None, name, name)
         ranked.append(_entry(name, value, modifier, hs.contributions[name][i], zh, en))
     ranked.sort(key=lambda e: -(e["contribution"] or 0.0))

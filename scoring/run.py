@@ -8,7 +8,7 @@ how long each step took, so rankings can be audited and compared later.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -19,7 +19,8 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from scoring.features import Features, compute_features
-from scoring.flags import assign_flags, rule_name
+from scoring.flags import assign_flags, rule_name, set_against_fleet
+from scoring.glm import FittedWeights
 from scoring.health import HealthScores, health_scores
 from scoring.model import design_matrix
 from scoring.policy import FlagRule, Policy
@@ -36,22 +37,37 @@ class Scored:
     features: Features
     faults: ShrunkRates
     serious: ShrunkRates
+    recent: dict[str, ShrunkRates]
     health: HealthScores
     columns: dict[str, np.ndarray]
     model_probability: np.ndarray | None = None
     flag: np.ndarray | None = None
     rules: list[FlagRule | None] = field(default_factory=list)
     rank: np.ndarray | None = None
+    pof_rank: np.ndarray | None = None
+    fitted: FittedWeights | None = None
     timings: dict[str, float] = field(default_factory=dict)
     plain: dict[str, Any] | None = None
 
 
 def compute_scores(
-    conn: psycopg.Connection[Any], *, as_of: date, policy: Policy, expected_life_years: float
+    conn: psycopg.Connection[Any],
+    *,
+    as_of: date,
+    policy: Policy,
+    expected_life_years: float,
+    weights: Mapping[str, float] | None = None,
+    sample: tuple[int, int] | None = None,
 ) -> Scored:
-    """Features, shrunk rates and the health index of every unit as of a date."""
+    """Features, shrunk rates and the deterioration index of every unit as of a date.
+
+    ``weights`` are fitted factor weights (the policy's prior weights when None); ``sample``
+    (part, parts) scores only that share of the buildings, as learning does.
+    """
     started = time.perf_counter()
-    feats = compute_features(conn, as_of=as_of, policy_features=policy.section("features"))
+    feats = compute_features(
+        conn, as_of=as_of, policy_features=policy.section("features"), sample=sample
+    )
     feature_seconds = time.perf_counter() - started
     started = time.perf_counter()
     cols = feats.columns()
@@ -60,14 +76,33 @@ def compute_scores(
         feats.other["manufacturer"], cols["age_years"], shrink_spec["age_bands"]
     )
     min_units, interval = int(shrink_spec["min_cohort_units"]), float(shrink_spec["interval"])
-    # Rates over the trend window (two years by default): twice the evidence of a single year.
+    # Rates over the trend window (three years by default), and over 365 and 90 days.
     exposure = np.maximum(cols["trend_window_days"] / 365.0, 1.0 / 365.0)
     faults = shrink(cols["trend_faults"], exposure, cohorts, min_units=min_units, interval=interval)
     serious = shrink(
         cols["trend_serious"], exposure, cohorts, min_units=min_units, interval=interval
     )
+    year = np.maximum(cols["exposure_years"], 1.0 / 365.0)
+    recent = {
+        "fault_rate_1y": shrink(
+            cols["faults_365d"], year, cohorts, min_units=min_units, interval=interval
+        ),
+        "fault_rate_90d": shrink(
+            cols["faults_90d"],
+            np.minimum(year, 90.0 / 365.0),
+            cohorts,
+            min_units=min_units,
+            interval=interval,
+        ),
+    }
     hs = health_scores(
-        cols, faults, serious, policy.params, expected_life_years=expected_life_years
+        cols,
+        faults,
+        serious,
+        policy.params,
+        expected_life_years=expected_life_years,
+        recent=recent,
+        weights=weights,
     )
     columns = {
         **cols,
@@ -83,6 +118,7 @@ def compute_scores(
         features=feats,
         faults=faults,
         serious=serious,
+        recent=recent,
         health=hs,
         columns=columns,
         timings={"features_sql": feature_seconds, "health_index": time.perf_counter() - started},
@@ -96,11 +132,21 @@ def score(
     policy: Policy,
     expected_life_years: float,
     model: Any = None,
+    fitted: FittedWeights | None = None,
 ) -> Scored:
-    """Score every unit as of a date: index, model opinion, flags and rank."""
+    """Score every unit as of a date: index, model opinion, flags and both orders.
+
+    With ``fitted`` weights (``scoring.learning.fit``) the condition model is the fleet's own;
+    without, the policy's prior weights.
+    """
     scored = compute_scores(
-        conn, as_of=as_of, policy=policy, expected_life_years=expected_life_years
+        conn,
+        as_of=as_of,
+        policy=policy,
+        expected_life_years=expected_life_years,
+        weights=None if fitted is None else fitted.weights,
     )
+    scored.fitted = fitted
     started = time.perf_counter()
     if model is not None and len(scored.features):
         scored.model_probability = model.predict_proba(design_matrix(scored.columns))[:, 1]
@@ -112,14 +158,23 @@ def score(
     scored.timings["model"] = time.perf_counter() - started
     started = time.perf_counter()
     count = len(scored.features)
+    set_against_fleet(scored.columns, policy.section("evidence"))
     scored.flag, scored.rules = assign_flags(scored.columns, policy, count)
     stopped_first = np.where(scored.flag == "stopped", 0, 1)
     ids = np.asarray(scored.features.unit_ids, dtype=object)
-    order = np.lexsort((ids, -scored.health.risk, stopped_first)) if count else np.array([], int)
-    scored.rank = np.empty(count, dtype=int)
-    scored.rank[order] = np.arange(1, count + 1)
+    scored.rank = _order(ids, scored.health.risk, stopped_first)
+    scored.pof_rank = _order(ids, scored.health.pof, stopped_first)
     scored.timings["flags_and_rank"] = time.perf_counter() - started
     return scored
+
+
+def _order(ids: np.ndarray, value: np.ndarray, stopped_first: np.ndarray) -> np.ndarray:
+    """Ranks 1..n: stopped units first, then by value (highest first), ties by unit id."""
+    count = len(ids)
+    order = np.lexsort((ids, -value, stopped_first)) if count else np.array([], int)
+    rank = np.empty(count, dtype=int)
+    rank[order] = np.arange(1, count + 1)
+    return rank
 
 
 def factors_of(scored: Scored, i: int) -> list[dict[str, Any]]:
@@ -160,10 +215,11 @@ def write_run(
     hs = scored.health
     assert scored.flag is not None
     assert scored.rank is not None
+    assert scored.pof_rank is not None
     with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
         cur.execute(
-            "INSERT INTO score_run (as_of, policy_version, policy_hash, model_version, unit_count, note)"
-            " VALUES (%s, %s, %s, %s, %s, %s) RETURNING run_id",
+            "INSERT INTO score_run (as_of, policy_version, policy_hash, model_version, unit_count,"
+            " note, fitted_weights) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING run_id",
             (
                 scored.features.as_of,
                 policy.version,
@@ -171,6 +227,11 @@ def write_run(
                 model_version,
                 len(scored.features),
                 note,
+                None
+                if scored.fitted is None
+                else orjson.dumps(
+                    scored.fitted.as_json(), option=orjson.OPT_SERIALIZE_NUMPY
+                ).decode(),
             ),
         )
         row = cur.fetchone()
@@ -185,7 +246,7 @@ def write_run(
         places = {row[0]: row[1:] for row in cur}
         nowhere = (None, None, None)
         with cur.copy(
-            "COPY unit_score (run_id, unit_id, rank, health, pof, cof, risk, model_probability,"
+            "COPY unit_score (run_id, unit_id, rank, pof_rank, health, pof, cof, risk, model_probability,"
             " flag, flag_rule, factors, reasons, district_id, street_office_id, contractor_id)"
             " FROM STDIN"
         ) as copy:
@@ -196,6 +257,7 @@ def write_run(
                         run_id,
                         unit_id,
                         int(scored.rank[i]),
+                        int(scored.pof_rank[i]),
                         float(hs.health[i]),
                         float(hs.pof[i]),
                         float(hs.cof[i]),
@@ -228,11 +290,25 @@ def run(
 ) -> int:
     """Score every unit as of a date and store the run; returns the run id."""
     say = progress or (lambda _msg: None)
+    # The learner scores past snapshots with this module's compute_scores.
+    from scoring.learning import learn
+
     say(f"scoring as of {as_of} with policy {policy.version} ({policy.hash})")
     model = model_artifact["model"] if model_artifact else None
-    scored = score(
-        conn, as_of=as_of, policy=policy, expected_life_years=expected_life_years, model=model
+    started = time.perf_counter()
+    fitted = learn(
+        conn, as_of=as_of, policy=policy, expected_life_years=expected_life_years, progress=say
     )
+    learning_seconds = time.perf_counter() - started
+    scored = score(
+        conn,
+        as_of=as_of,
+        policy=policy,
+        expected_life_years=expected_life_years,
+        model=model,
+        fitted=fitted,
+    )
+    scored.timings = {"learning": learning_seconds, **scored.timings}
     say(f"{len(scored.features)} units scored; writing the run")
     run_id = write_run(
         conn,

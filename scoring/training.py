@@ -50,6 +50,44 @@ def snapshot_dates(*, as_of: date, years: float, step_days: int) -> list[date]:
     return sorted(last - timedelta(days=k * step_days) for k in range(count))
 
 
+def first_event_day(conn: psycopg.Connection[Any]) -> date | None:
+    """The China-time day of the fleet's first fault or inspection on record."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute(
+            "SELECT (least((SELECT min(occurred_at) FROM fault_event),"
+            " (SELECT min(occurred_at) FROM inspection_event))"
+            " AT TIME ZONE 'Asia/Shanghai')::date"
+        )
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def usable_snapshot_dates(
+    conn: psycopg.Connection[Any],
+    *,
+    as_of: date,
+    years: float,
+    step_days: int,
+    progress: Callable[[str], None] | None = None,
+) -> list[date]:
+    """Snapshot dates on or after the fleet's first event; the ones before it are dropped and said.
+
+    Before the first event every unit looks spotless, not because it was but because nothing was
+    recorded yet: learning from those snapshots would teach that a clean record means nothing.
+    """
+    days = snapshot_dates(as_of=as_of, years=years, step_days=step_days)
+    first = first_event_day(conn)
+    kept = [d for d in days if first is not None and d >= first]
+    dropped = len(days) - len(kept)
+    if dropped and progress:
+        since = "no events on record" if first is None else f"the first event is on {first}"
+        progress(
+            f"warning: {dropped} of {len(days)} snapshots are before the history starts "
+            f"({since}); they are left out"
+        )
+    return kept
+
+
 def training_set(
     conn: psycopg.Connection[Any],
     *,
@@ -62,7 +100,15 @@ def training_set(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Feature matrix, outcome and snapshot time (days) for every unit at every snapshot."""
     xs, ys, ts = [], [], []
-    for day in snapshot_dates(as_of=as_of, years=years, step_days=step_days):
+    days = usable_snapshot_dates(
+        conn, as_of=as_of, years=years, step_days=step_days, progress=progress
+    )
+    if not days:
+        raise ValueError(
+            "cannot train: the history holds no 12-month window after its first event; "
+            "train later or on a date with more history"
+        )
+    for day in days:
         scored = compute_scores(
             conn, as_of=day, policy=policy, expected_life_years=expected_life_years
         )

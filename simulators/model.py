@@ -23,6 +23,7 @@ from simulators import params
 from simulators.scenario import Scenario, stable_int
 from simulators.truth import TRUTH_COLUMNS, unit_truth
 from simulators.unitsim import DAY, UnitHistory, simulate_unit
+from simulators.worlds import DEFAULT_WORLD, World
 
 EVENT_NAMESPACE = uuid.UUID("6f1c2d3e-8b7a-4c5d-9e0f-1a2b3c4d5e6f")
 _NAMESPACE_BYTES = EVENT_NAMESPACE.bytes
@@ -55,13 +56,17 @@ def simulate(
     end: date,
     seed: int,
     status_every: timedelta | None = DEFAULT_STATUS_EVERY,
+    world: World = DEFAULT_WORLD,
 ) -> Simulation:
-    """A simulation of the scenario over [start, end); nothing is drawn until it is read."""
+    """A simulation of the scenario over [start, end) in a world (default: `age`); nothing is
+    drawn until it is read."""
     if end <= start:
         raise Invalid(f"the end ({end}) must be after the start ({start})")
     if status_every is not None and status_every.total_seconds() < 1:
         raise Invalid("status samples need an interval of at least one second")
-    return Simulation(scenario, start, end, seed, status_every)
+    if "status" not in world.feeds:
+        status_every = None
+    return Simulation(scenario, start, end, seed, status_every, world)
 
 
 class Simulation:
@@ -74,8 +79,10 @@ class Simulation:
         end: date,
         seed: int,
         status_every: timedelta | None,
+        world: World = DEFAULT_WORLD,
     ) -> None:
         self.scenario, self.start, self.end, self.seed = scenario, start, end, seed
+        self.world = world
         self.status_every = status_every
         self.n_days = (end - start).days
         self._origin = datetime(start.year, start.month, start.day, tzinfo=params.TZ)
@@ -100,6 +107,7 @@ class Simulation:
                         start=self.start,
                         n_days=self.n_days,
                         seed=self.seed,
+                        world=self.world,
                     )
                 )
                 if progress is not None:

@@ -80,7 +80,10 @@ def _p_serious(
     failed_days: list[int],
 ) -> float:
     f = min((d for d in failed_days if di <= d < we), default=we)
-    rate = params.serious_rate_per_year(h.condition(slice(di, f)), h.usage) * running[di:f]
+    rate = (
+        params.serious_rate_per_year(h.condition(slice(di, f)), h.usage * h.proneness)
+        * running[di:f]
+    )
     hazard = float(rate.sum()) / params.DAYS_PER_YEAR
     survive = 1.0
     for d, _ in h.inspections:
@@ -114,7 +117,8 @@ def _continuation(h: UnitHistory, f: int, we: int, cum: np.ndarray) -> tuple[flo
             ages[k:] = base + cum[rd:we] - cum[rd]
             renewed.append(rd)
     c = np.exp(-h.multiplier * (np.maximum(ages, 0.0) / params.ETA_YEARS) ** params.BETA)
-    hazard = float((params.serious_rate_per_year(c, h.usage) * ~down).sum()) / params.DAYS_PER_YEAR
+    rate = params.serious_rate_per_year(c, h.usage * h.proneness)
+    hazard = float((rate * ~down).sum()) / params.DAYS_PER_YEAR
     survive = 1.0
     for d in h.annual:
         if f < d < we and not down[d - f - 1] and not any(0 <= d - r < FRESH_DAYS for r in renewed):

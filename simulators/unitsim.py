@@ -20,6 +20,7 @@ from core.faultcodes import FAULT_CODES
 from simulators import params
 from simulators.external import external_events
 from simulators.scenario import ScriptedInspection, UnitSpec, stable_int
+from simulators.worlds import ALL_FEEDS, DEFAULT_WORLD, World
 
 DEFECT_ITEMS = (
     "2.8 制动器 brake",
@@ -59,6 +60,7 @@ class UnitHistory:
     renewal_days: list[tuple[int, Any]] = field(default_factory=list)
     annual: list[int] = field(default_factory=list)  # days periodic inspections are due
     aging_rate: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    proneness: float = 1.0  # persistent multiplier on every equipment fault rate (world-given)
     seqs: Counter[str] = field(default_factory=Counter)
 
     def next_seq(self, source: str) -> int:
@@ -81,6 +83,7 @@ def simulate_unit(
     start: date,
     n_days: int,
     seed: int,
+    world: World = DEFAULT_WORLD,
 ) -> UnitHistory:
     """Draw one unit's history over [start, start + n_days) and its path a year beyond."""
     hidden = unit.hidden
@@ -91,7 +94,8 @@ def simulate_unit(
     active_from = max(0, (unit.installed_on - start).days)
 
     visits = _visits(rng, hidden.miss_rate, active_from, horizon)
-    rate = _aging_rate(visits, active_from, horizon)
+    rate = _aging_rate(visits, active_from, horizon) * world.age_weight
+    shocks_before = _shocks(rate, world, seed, unit.unit_id, active_from, horizon)
     cum = np.concatenate([[0.0], np.cumsum(rate)]) / params.DAYS_PER_YEAR
     renewals = [
         ((r.on - start).days, r.kind) for r in unit.renewals if 0 <= (r.on - start).days < horizon
@@ -107,15 +111,62 @@ def simulate_unit(
         usage=usage,
         renewal_days=renewals,
         aging_rate=rate,
+        proneness=_proneness(world, seed, unit.unit_id),
     )
-    _Control(h, rng, scripted, start, horizon, n_days, cum, _age_at_start(unit, start)).run()
+    age0 = _age_at_start(unit, start) * world.age_weight + shocks_before
+    control = _Control(h, rng, scripted, start, horizon, n_days, cum, age0)
+    control.rectify_residual = world.rectify_residual
+    control.run()
     for day in visits:
         if day < n_days and not _under_renewal(day, renewals):
             _routine_visit(h, rng, day)
     _equipment_faults(h, rng, n_days)
     external_events(h, seed, n_days)
+    _as_reported(h, world, start)
     h.records.sort(key=lambda r: (r[0], r[1]))
     return h
+
+
+def _proneness(world: World, seed: int, unit_id: str) -> float:
+    """The unit's persistent fault proneness: lognormal with mean 1, from a stream of its own."""
+    if world.proneness_sigma <= 0:
+        return 1.0
+    rng = np.random.default_rng([seed, stable_int("proneness", unit_id)])
+    sigma = world.proneness_sigma
+    return float(rng.lognormal(-sigma * sigma / 2, sigma))
+
+
+def _shocks(
+    rate: np.ndarray, world: World, seed: int, unit_id: str, first: int, horizon: int
+) -> float:
+    """Add the world's random defects to the ageing rate (each adds shock_years at once); return
+    the defect load the unit already carries at the start (from up to three years before it)."""
+    if world.shocks_per_year <= 0 or first >= horizon:
+        return 0.0
+    rng = np.random.default_rng([seed, stable_int("shocks", unit_id)])
+    years = (horizon - first) / params.DAYS_PER_YEAR
+    days = rng.integers(first, horizon, size=int(rng.poisson(world.shocks_per_year * years)))
+    np.add.at(rate, days, world.shock_years * params.DAYS_PER_YEAR)
+    carried = 0 if first > 0 else int(rng.poisson(world.shocks_per_year * 3.0))
+    return carried * world.shock_years
+
+
+def _as_reported(h: UnitHistory, world: World, start: date) -> None:
+    """Keep only the kinds the world's feed carries; date faults to their month if it says so."""
+    if world.feeds != ALL_FEEDS:
+        h.records = [r for r in h.records if r[2] in world.feeds]
+    if world.monthly_faults:
+        h.records = [
+            (_month_start(r[0], start, h.active_from), *r[1:]) if r[2] == "fault" else r
+            for r in h.records
+        ]
+
+
+def _month_start(second: int, start: date, first: int) -> int:
+    """9:00 on the 1st of the month the second falls in (not before the unit's first day)."""
+    day = start + timedelta(days=second // DAY)
+    index = max((day.replace(day=1) - start).days, first, 0)
+    return index * DAY + 9 * 3600
 
 
 def _age_at_start(unit: UnitSpec, start: date) -> float:
@@ -184,6 +235,7 @@ class _Control:
         self.scripted = {(s.on - start).days: s for s in scripted}
         self.seg_start, self.seg_age = h.active_from, age0
         self.stopped_since: int | None = None
+        self.rectify_residual = 1.0
         self.queue: list[tuple[int, int, str, Any]] = []
 
     def age(self, day: int) -> float:
@@ -262,6 +314,9 @@ class _Control:
         lo, hi = params.REINSPECTION_DELAY_DAYS
         self.push(day + int(self.rng.integers(lo, hi + 1)), 3, "reinspection")
 
+    def _on_rectify(self, day: int, data: Any) -> None:
+        self.restart(day, self.age(day) * self.rectify_residual)
+
     def _on_reinspection(self, day: int, data: Any) -> None:
         self._inspection(day, reinspection=True)
 
@@ -317,6 +372,8 @@ class _Control:
                 "maintenance",
                 ("repair", (), 120, "rectification of inspection items"),
             )
+            if self.rectify_residual < 1.0:
+                self.push(when, 3, "rectify")
 
     def _end_stop(self, day: int) -> None:
         if self.stopped_since is not None:
@@ -366,7 +423,12 @@ def _equipment_faults(h: UnitHistory, rng: np.random.Generator, n_days: int) -> 
     floors = int(h.unit.facts["floors"])
     for rate in params.EQUIPMENT_CODES:
         lam = (
-            rate.base_per_year * h.usage * np.exp(rate.wear * wear) / params.DAYS_PER_YEAR * running
+            rate.base_per_year
+            * h.usage
+            * h.proneness
+            * np.exp(rate.wear * wear)
+            / params.DAYS_PER_YEAR
+            * running
         )
         counts = rng.poisson(lam)
         severity = FAULT_CODES[rate.code].severity

@@ -8,8 +8,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from api.models.common import Body, Day
+from core import vocab
 
-Flag = Literal["stopped", "replace_or_overhaul", "safety_assessment", "watch", "ok"]
+# The flags of core.vocab, as the API publishes them.
+Flag = vocab.Flag
 Sort = Literal["risk", "health", "pof", "cof"]
 
 
@@ -49,7 +51,12 @@ class RankedUnit(BaseModel):
     district_id: str
     contractor_id: str
     rank: int = Field(examples=[1])
-    health: float = Field(description="Health index, 0.5 (new) to 10 (end of life).")
+    pof_rank: int | None = Field(
+        default=None, examples=[1], description="Rank by likelihood of failure within the run."
+    )
+    health: float = Field(
+        description="Deterioration index: 0.5 (new) to 10 (worn out); higher is worse."
+    )
     pof: float = Field(description="Probability of failure.")
     cof: float = Field(description="Consequence of failure.")
     risk: float
@@ -132,3 +139,39 @@ class Comparison(BaseModel):
     flag_changes: list[Movement]
     only_in_a: list[str]
     only_in_b: list[str]
+
+
+class FittedFactor(BaseModel):
+    """One factor of the condition model: its prior weight and the weight fitted on the fleet."""
+
+    factor: str = Field(examples=["fault_rate"])
+    prior: float = Field(examples=[1.0])
+    weight: float = Field(examples=[1.09])
+    low: float | None = Field(default=None, description="90% interval, lower end.")
+    high: float | None = Field(default=None, description="90% interval, upper end.")
+
+
+class FittedWeights(BaseModel):
+    """Weights fitted on the fleet's own history at a run's date (a Poisson GLM of equipment
+    faults in the following 12 months, pulled toward the policy's prior weights)."""
+
+    outcome: str
+    window: dict[str, Any] = Field(description="Snapshot dates, outcome months, first event.")
+    rows: int
+    events: float
+    strength: float = Field(description="Weight of the prior, in faults.")
+    dispersion: float | None = None
+    intercept: float
+    factors: list[FittedFactor]
+    serious: dict[str, Any] | None = Field(
+        default=None, description="The same fitted on serious faults and entrapments."
+    )
+
+
+class RunWeights(BaseModel):
+    """A run and the weights its likelihood of failure was computed with."""
+
+    run_id: int
+    as_of: date
+    policy_version: str
+    fitted_weights: FittedWeights | None

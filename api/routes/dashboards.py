@@ -16,8 +16,12 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from api.deps import COOKIE, ConnDep, token_from_request
 from api.tokens import Principal, authenticate
 from core.i18n import Lang, pick_lang
+from dashboards import backtest as backtest_page
 from dashboards import detail, pages
+from dashboards import weights as weights_page
 from dashboards.assets import plotly_js_path, stylesheet
+from scoring import backtests
+from scoring import queries as score_queries
 
 router = APIRouter(prefix="/dashboards", tags=["dashboards"], include_in_schema=False)
 
@@ -203,4 +207,39 @@ def age(
         # Unfiltered views count equipment faults only, as scoring does; the form can widen it.
         equipment_only=equipment_only or not filtered,
     )
+    return _html(request, body, lang)
+
+
+@router.get("/backtest")
+def backtest(
+    request: Request,
+    conn: ConnDep,
+    principal: PagePrincipalDep,
+    lang: LangDep,
+    backtest_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> Response:
+    """How good the ranking is on the fleet's own data: a stored backtest, printable (bureau)."""
+    if principal is None:
+        return _to_sign_in(request)
+    if principal.role not in ("admin", "bureau"):
+        return _html(request, None, lang)
+    found = backtests.get(conn, backtest_id=backtest_id)
+    if found is None and backtest_id is not None:
+        return _html(request, None, lang)
+    body = backtest_page.page(found, backtests.listing(conn, limit=20), lang=lang)
+    return _html(request, body, lang)
+
+
+@router.get("/weights")
+def weights(
+    request: Request,
+    conn: ConnDep,
+    principal: PagePrincipalDep,
+    lang: LangDep,
+    run_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> Response:
+    """What predicts failure in this fleet: a run's fitted factor weights (latest run by default)."""
+    if principal is None:
+        return _to_sign_in(request)
+    body = weights_page.render(score_queries.run_weights(conn, run_id=run_id), lang=lang)
     return _html(request, body, lang)

@@ -94,7 +94,11 @@ async def ranking_query(
     flag: Annotated[m.Flag | None, Query(description="Only units with this flag.")] = None,
     contractor_id: Place = None,
     sort: Annotated[
-        m.Sort, Query(description="risk (the run's rank), health, pof or cof.")
+        m.Sort,
+        Query(
+            description="risk (priority: PoF x consequence, the run's rank), pof (likelihood of "
+            "failure, the run's pof_rank), health or cof."
+        ),
     ] = "risk",
 ) -> RankingQuery:
     """The ranking's query parameters (async: no I/O, so no worker thread)."""
@@ -119,7 +123,8 @@ RankingQueryDep = Annotated[RankingQuery, Depends(ranking_query)]
     response_model=m.RankingPage,
     summary="Risk ranking of the units in your scope",
     description="From the given run, the latest run as of a date, or the latest run. Filter by place, "
-    "flag or contractor; sort by risk (the run's rank), health, pof or cof; page with `cursor`.",
+    "flag or contractor; sort by risk (priority, the run's rank), pof (likelihood of failure, "
+    "the run's pof_rank), health or cof; page with `cursor`.",
     responses=responses(401, 404, 422),
 )
 async def rankings(
@@ -182,6 +187,23 @@ def get_run(conn: ConnDep, _scope: ScopeDep, run_id: RunId) -> Any:
     if run is None:
         raise NotFound(f"no score run {run_id}")
     return run
+
+
+@router.get(
+    "/score-runs/{run_id}/weights",
+    response_model=m.RunWeights,
+    summary="What predicts failure in this fleet: the run's fitted factor weights",
+    description="Each factor's prior weight (the policy's), the weight fitted on the fleet's own "
+    "history at the run's date and its 90% interval, and the training window. "
+    "`fitted_weights` is null when the run kept the policy's weights.",
+    responses=responses(401, 404, 422),
+)
+def run_weights(conn: ConnDep, _scope: ScopeDep, run_id: RunId) -> Any:
+    """The weights behind a run's likelihood of failure."""
+    found = q.run_weights(conn, run_id=run_id)
+    if found is None:
+        raise NotFound(f"no score run {run_id}")
+    return found
 
 
 @router.post(

@@ -1,25 +1,20 @@
-"""`liftwatch score`: score runs, the learned model, and the backtest against simulated truth."""
+"""`liftwatch score`: score runs, the learned model, and (in liftwatch/commands/backtest.py) the
+backtests on stored and simulated history."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
-import orjson
-import psycopg
-from psycopg import sql
-
-from core import migrate
 from core.dates import OutOfRange, parse_day
-from core.db import connect, database_url
-from core.errors import ConfigError, Invalid, NotFound
+from core.db import connect
+from core.errors import Invalid, NotFound
 from core.scope import ADMIN
 from core.settings import get_settings
-from scoring import evaluate as evaluation
+from liftwatch.commands import backtest as backtest_commands
 from scoring import queries
 from scoring.model import load_model, save_model
 from scoring.policy import Policy, load_policy
@@ -43,7 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     score = sub.add_parser(
         "score",
         help="risk ranking: score runs, explanations, the learned model, evaluation",
-        description="Score every unit (health index, probability and consequence of failure, risk, "
+        description="Score every unit (deterioration index, probability and consequence of failure, risk, "
         "flags and reasons), train the learned second opinion, and backtest the ranking.",
     )
     ssub = score.add_subparsers(dest="score_command", metavar="ACTION", required=True)
@@ -52,7 +47,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "run",
         help="score every unit as of a date and store the run",
         description="Compute features from stored events as of the end of a day (China time), the "
-        "health index, PoF, CoF, risk and flags, and store them as a new score run.",
+        "deterioration index, PoF, CoF, risk and flags, and store them as a new score run.",
     )
     r.add_argument("--as-of", type=_day, default=None, help="date to score as of (default: today)")
     _policy_args(r)
@@ -89,6 +84,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--flag", default=None, choices=queries.FLAGS, help="only units with this flag"
     )
     top.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the reasons")
+    top.add_argument(
+        "--sort",
+        choices=("risk", "pof"),
+        default="risk",
+        help="risk: priority (PoF x consequence, what a bureau funds; default); "
+        "pof: likelihood of failure (what maintenance acts on)",
+    )
     top.set_defaults(func=_top)
 
     ex = ssub.add_parser("explain", help="one unit's score, factors and reasons as JSON")
@@ -106,50 +108,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     cmp.set_defaults(func=_compare)
 
-    ev = ssub.add_parser(
-        "evaluate",
-        help="backtest the ranking on a simulated city against its ground truth",
-        description="Simulate a city's history into a separate database (the configured one's "
-        "name + _eval, on the same server, recreated), train the model on the years before the as-of date, score as of that "
-        "date and compare liftwatch and single-factor baselines with the simulator's ground truth: "
-        "ROC AUC, precision and lift in the top 5%% and 10%%, Spearman with the true 12-month risk.",
-    )
-    ev.add_argument("--scenario", default="city", help="simulator scenario (default: city)")
-    ev.add_argument(
-        "--units", type=int, default=4000, help="units in the simulated city (default: 4000)"
-    )
-    ev.add_argument(
-        "--start", type=_day, default=date(2017, 1, 1), help="history start (default: 2017-01-01)"
-    )
-    ev.add_argument(
-        "--as-of",
-        type=_day,
-        default=date(2023, 1, 1),
-        help="last backtest date (default: 2023-01-01)",
-    )
-    ev.add_argument(
-        "--dates",
-        type=int,
-        default=4,
-        help="backtest dates a quarter apart, ending at --as-of (default: 4)",
-    )
-    ev.add_argument("--seed", type=int, default=7, help="simulation seed (default: 7)")
-    ev.add_argument(
-        "--train-years", type=float, default=2.0, help="years of training snapshots (default: 2)"
-    )
-    ev.add_argument(
-        "--reuse",
-        action="store_true",
-        help="reuse the evaluation database and truth of a previous run",
-    )
-    ev.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="write the table and figures as JSON and Markdown here",
-    )
-    _policy_args(ev)
-    ev.set_defaults(func=_evaluate)
+    backtest_commands.add_parsers(ssub, policy_args=_policy_args, policy_of=_policy)
 
 
 def _policy_args(parser: argparse.ArgumentParser) -> None:
@@ -186,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
         artifact = load_model(settings.scoring_model_path)
     elif not args.no_model and settings.scoring_use_model:
         _say(
-            f"no learned model at {settings.scoring_model_path}; scoring with the health index only"
+            f"no learned model at {settings.scoring_model_path}; scoring with the deterioration index only"
         )
     with connect() as conn:
         run_id = run(
@@ -238,14 +197,18 @@ def _runs(args: argparse.Namespace) -> int:
 
 def _top(args: argparse.Namespace) -> int:
     with connect() as conn:
-        page = queries.ranking(conn, scope=ADMIN, run_id=args.run, flag=args.flag, limit=args.limit)
+        page = queries.ranking(
+            conn, scope=ADMIN, run_id=args.run, flag=args.flag, limit=args.limit, sort=args.sort
+        )
     if page.run is None:
         raise NotFound("no score run stored yet; run `liftwatch score run`")
+    position = "pof_rank" if args.sort == "pof" else "rank"
     for item in page.items:
         reasons = "; ".join(r[args.lang] for r in item["reasons"])
         print(
-            f"{item['rank']:>6} {item['unit_id']:<16} {item['flag']:<20} health {item['health']:.2f} "
-            f"risk {item['risk']:.3f}  {reasons}"
+            f"{item[position]:>6} {item['unit_id']:<16} {item['flag']:<20} "
+            f"deterioration {item['health']:.2f} PoF {item['pof']:.3f} "
+            f"priority {item['risk']:.3f}  {reasons}"
         )
     return 0
 
@@ -267,145 +230,4 @@ def _compare(args: argparse.Namespace) -> int:
             conn, scope=ADMIN, run_a=args.run_a, run_b=args.run_b, limit=args.limit
         )
     print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
-    return 0
-
-
-def evaluation_url() -> str:
-    """The backtest's own database: the configured one's name + ``_eval``, on the same server."""
-    base = database_url()
-    name = f"{psycopg.conninfo.conninfo_to_dict(base).get('dbname') or 'liftwatch'}_eval"
-    return psycopg.conninfo.make_conninfo(base, dbname=name)
-
-
-def _recreate(url: str) -> None:
-    name = str(psycopg.conninfo.conninfo_to_dict(url)["dbname"])
-    admin = psycopg.conninfo.make_conninfo(url, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    migrate.upgrade(url)
-
-
-def simulate_into(
-    url: str,
-    *,
-    scenario: str,
-    units: int,
-    start: date,
-    end: date,
-    register_dates: list[date],
-    seed: int,
-    truth: Path,
-) -> None:
-    """Simulate a scenario's history into a database: the register as the bureau held it on each
-    date (so renewals accumulate), every event through ingestion, and the ground truth file."""
-    from core.register import import_rows
-    from liftwatch.history import ingest_events
-    from simulators.model import simulate
-    from simulators.scenario import load_scenario
-
-    overrides = {"units": units} if scenario == "city" else {}
-    spec = load_scenario(scenario, **overrides)
-    started = time.perf_counter()
-    with connect(url) as conn:
-        for day in register_dates:
-            report = import_rows(conn, spec.register_rows(day), source=f"simulator {day}")
-            conn.commit()
-            _say(f"register as of {day}: {report.summary()}")
-    sim = simulate(spec, start=start, end=end, seed=seed)
-    with connect(url) as conn:
-        totals = ingest_events(
-            conn,
-            sim.events(),
-            dead_letters=False,
-            progress=lambda t: _say(
-                f"  {t.total} events through ingestion ({time.perf_counter() - started:.0f}s)"
-            ),
-        )
-    sim.write_ground_truth(truth)
-    rejected = ", ".join(f"{k} {v}" for k, v in totals.rejected.items()) or "none"
-    _say(f"stored {totals.stored}, duplicates {totals.duplicates}, rejected: {rejected}")
-    _say(f"ground truth written to {truth}")
-
-
-def _evaluate(args: argparse.Namespace) -> int:
-    policy, life = _policy(args)
-    url = evaluation_url()
-    name = f"{args.scenario}-{args.units}-{args.seed}-{args.start}-{args.as_of}"
-    truth = get_settings().data_dir / "evaluation" / f"{name}-truth.csv"
-    dates = [args.as_of - timedelta(days=91 * k) for k in reversed(range(args.dates))]
-    end = args.as_of + timedelta(days=366)
-    if not (args.reuse and truth.exists()):
-        _recreate(url)
-        truth.parent.mkdir(parents=True, exist_ok=True)
-        _say(
-            f"simulating {args.scenario} ({args.units} units) {args.start} .. {end} into database "
-            f"{psycopg.conninfo.conninfo_to_dict(url)['dbname']}"
-        )
-        simulate_into(
-            url,
-            scenario=args.scenario,
-            units=args.units,
-            start=args.start,
-            end=end,
-            register_dates=dates,
-            seed=args.seed,
-            truth=truth,
-        )
-    with connect(url) as conn:
-        # Trained only on outcomes known by the first backtest date: nothing leaks from later.
-        _say(f"training the model on snapshots whose outcome was known by {dates[0]}")
-        try:
-            model, facts = train_model(
-                conn,
-                as_of=dates[0],
-                policy=policy,
-                expected_life_years=life,
-                years=args.train_years,
-                progress=_say,
-            )
-        except ValueError as exc:
-            raise ConfigError(f"cannot train on this history: {exc}") from None
-        _say(f"scoring as of {', '.join(map(str, dates))} and comparing with the ground truth")
-        result = evaluation.evaluate(
-            conn,
-            ground_truth=truth,
-            dates=dates,
-            policy=policy,
-            expected_life_years=life,
-            model=model,
-        )
-    text = evaluation.table(result)
-    margin = evaluation.margins(result)
-    print(
-        f"{len(dates)} as-of dates ({dates[0]} .. {dates[-1]}), {result.units} units on average, "
-        f"{result.base_rate:.1%} had a serious failure or failed inspection within 12 months; "
-        f"model trained on {facts['rows']} unit-snapshots\n"
-    )
-    print(text)
-    print("\nlead of the liftwatch health index over the best single-factor baseline:")
-    for key, m in margin.items():
-        print(
-            f"  {key:<16} mean {m['mean']:+.3f}, worst date {m['min']:+.3f}, "
-            f"ahead on {m['dates_ahead']} of {m['dates']} dates"
-        )
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "evaluation.md").write_text(text + "\n", encoding="utf-8")
-        payload = {
-            "dates": dates,
-            "units": result.units,
-            "base_rate": result.base_rate,
-            "rows": result.rows,
-            "per_date": result.per_date,
-            "margins": margin,
-            "training": facts,
-            "scenario": args.scenario,
-            "seed": args.seed,
-        }
-        (args.out / "evaluation.json").write_bytes(
-            orjson.dumps(payload, option=orjson.OPT_INDENT_2)
-        )
     return 0

@@ -20,6 +20,7 @@ from simulators.faults import FaultPlan
 from simulators.model import simulate
 from simulators.publish import publish
 from simulators.scenario import Scenario, load_scenario
+from simulators.worlds import WORLDS
 
 SCENARIO_HELP = "seed-cases (the five published cases), city (a synthetic district) or a YAML file"
 
@@ -73,6 +74,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--years", type=float, help="length of the period in years instead of --end"
     )
     run.add_argument("--seed", type=int, default=1, help="seed of the event draws (default 1)")
+    run.add_argument(
+        "--world",
+        default="age",
+        choices=tuple(WORLDS),
+        help="hidden truth: age (wear grows with age, default), frailty (persistent per-unit "
+        "proneness, age nearly irrelevant), inspection (defects found at inspection drive "
+        "failure), sparse (frailty-like, faults only, dated to the month), mixed",
+    )
     run.add_argument(
         "--broker",
         help="mqtt://host:port (default: LIFTWATCH_BROKER_URL, else mqtt://127.0.0.1:1883)",
@@ -145,9 +154,11 @@ def _run(args: argparse.Namespace) -> int:
         end=end,
         seed=args.seed,
         status_every=_interval(args.status_every),
+        world=WORLDS[args.world],
     )
     print(
-        f"simulating {len(scenario.units)} units of {scenario.name}, {args.start} to {end}, seed {args.seed}",
+        f"simulating {len(scenario.units)} units of {scenario.name} in the {args.world} world, "
+        f"{args.start} to {end}, seed {args.seed}",
         file=sys.stderr,
     )
     sim.histories(progress=_every(1000, "units simulated"))

@@ -90,7 +90,7 @@ def test_contributions_keep_only_factors_that_add_to_health() -> None:
         "missed_maintenance",
     ]
     assert sum(p.contribution for p in parts) == pytest.approx(6.0)
-    assert parts[1].label == "Age (initial health)"
+    assert parts[1].label == "Age (base deterioration)"
 
 
 def test_top_reasons_start_with_the_flag_rule_then_the_biggest_factors() -> None:

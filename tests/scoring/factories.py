@@ -49,7 +49,7 @@ def building(
     community: str = "C1",
     floors: int = 18,
     households: int = 120,
-    elderly_share: float = 0.3,
+    elderly_share: float | None = 0.3,
 ) -> None:
     """One building."""
     conn.execute(
@@ -100,10 +100,10 @@ def fault(
     cause: str = "equipment",
     severity: str = "major",
     entrapment: bool = False,
-    hours: float = 2.0,
+    hours: float | None = 2.0,
     contractor: str = "K1",
 ) -> None:
-    """One fault event."""
+    """One fault event (still open, with no end on record, when ``hours`` is None)."""
     conn.execute(
         "INSERT INTO fault_event (event_id, unit_id, contractor_id, occurred_at, code, cause,"
         " severity, entrapment, passengers_trapped, ended_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
@@ -117,7 +117,7 @@ def fault(
             severity,
             entrapment,
             1 if entrapment else 0,
-            when + timedelta(hours=hours),
+            None if hours is None else when + timedelta(hours=hours),
         ),
     )
 
@@ -174,15 +174,16 @@ def status(
     end: str,
     *,
     trips_per_day: int = 300,
+    every_days: int = 1,
     contractor: str = "K1",
 ) -> None:
-    """Daily status samples with a cumulative trip counter."""
+    """Status samples every ``every_days`` (daily by default) with a cumulative trip counter."""
     day, stop = date.fromisoformat(start), date.fromisoformat(end)
     rows, trips = [], 0
     while day <= stop:
-        trips += trips_per_day
+        trips += trips_per_day * every_days
         rows.append((uuid.uuid4(), unit_id, contractor, at(day.isoformat(), 12), True, trips))
-        day += timedelta(days=1)
+        day += timedelta(days=every_days)
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO status_sample (event_id, unit_id, contractor_id, occurred_at, online, trips)"

@@ -72,6 +72,16 @@ def test_train_run_and_read_back(
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 5
     assert "years since installation" in lines[0]
+    assert main(["score", "top", "--limit", "60", "--sort", "pof"]) == 0
+    by_likelihood = capsys.readouterr().out.strip().splitlines()
+    assert [int(line.split()[0]) for line in by_likelihood] == list(range(1, 61))
+    # Stopped units first, then the rest by likelihood of failure.
+    flags = [line.split()[2] for line in by_likelihood]
+    running = [
+        float(line.split("PoF ")[1].split()[0]) for line in by_likelihood if " stopped " not in line
+    ]
+    assert flags == sorted(flags, key=lambda flag: flag != "stopped")
+    assert running == sorted(running, reverse=True)
     assert main(["score", "explain", "U190"]) == 0
     explained = json.loads(capsys.readouterr().out)
     assert explained["unit_id"] == "U190"

@@ -107,8 +107,8 @@ def test_crow_amsaa_beta_recovers_the_process_slope(conn: psycopg.Connection[Any
     f.place(conn)
     f.building(conn, "B1")
     rng = np.random.default_rng(4)
-    start = f.at("2021-05-02", 0)
     window = POLICY.section("features")["trend_window_days"]
+    start = f.at((AS_OF + timedelta(days=1 - window)).isoformat(), 0)
     for unit_id, beta in (("RISING", 2.0), ("STEADY", 1.0), ("EASING", 0.6)):
         f.unit(conn, unit_id, building_id="B1", installed_on="2005-01-01")
         for when in _power_law_times(rng, 400, beta, start, window):

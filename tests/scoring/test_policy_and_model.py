@@ -27,18 +27,22 @@ def test_shipped_policy_orders_flags_with_stopped_first() -> None:
 
 def test_first_matching_rule_names_the_flag() -> None:
     policy = load_policy()
-    cols = {name: np.zeros(4) for c in policy.rules for name in (x.column for x in c.conditions)}
-    cols["failed_inspection_open"] = np.array([1.0, 0.0, 0.0, 0.0])
-    cols["age_years"] = np.array([30.0, 30.0, 16.0, 3.0])
-    cols["health"] = np.array([9.0, 9.0, 1.0, 1.0])
-    cols["open_rectification"] = np.array([0.0, 0.0, 2.0, 0.0])
-    cols["trend_beta"] = np.full(4, np.nan)
-    flag, rules = assign_flags(cols, policy, 4)
-    assert list(flag) == ["stopped", "replace_or_overhaul", "safety_assessment", "ok"]
+    cols = {name: np.zeros(5) for c in policy.rules for name in (x.column for x in c.conditions)}
+    cols["failed_inspection_open"] = np.array([1.0, 0.0, 0.0, 0.0, 0.0])
+    cols["age_years"] = np.array([30.0, 30.0, 16.0, 3.0, 30.0])
+    cols["health"] = np.array([9.0, 9.0, 1.0, 1.0, 9.0])
+    cols["pof_percentile"] = np.array([100.0, 98.0, 20.0, 10.0, 97.0])
+    cols["condition_evidence"] = np.array([1.0, 1.0, 1.0, 0.0, 0.0])
+    cols["open_rectification"] = np.array([0.0, 0.0, 2.0, 0.0, 0.0])
+    cols["trend_beta"] = np.full(5, np.nan)
+    flag, rules = assign_flags(cols, policy, 5)
+    # The last unit is old and high on the index by age alone: no evidence of condition, no flag.
+    assert list(flag) == ["stopped", "replace_or_overhaul", "safety_assessment", "ok", "ok"]
     assert [rule_name(r) for r in rules] == [
         "stopped.failed_inspection",
-        "replace_or_overhaul.very_poor_health",
+        "replace_or_overhaul.very_poor_condition",
         "safety_assessment.old_with_open_rectification",
+        "ok.no_rule",
         "ok.no_rule",
     ]
 
@@ -47,15 +51,16 @@ def test_a_users_policy_replaces_the_defaults(tmp_path: Path) -> None:
     text = default_policy_path().read_text(encoding="utf-8")
     custom = tmp_path / "policy.yaml"
     custom.write_text(
-        text.replace("version: cn-default-1", "version: strict-1").replace(
-            "all: [age_years >= 15, health >= 6]", "all: [age_years >= 10, health >= 3]"
+        text.replace("version: cn-default-2", "version: strict-1").replace(
+            "all: [age_years >= 15, failed_inspections_3y >= 1, pof_percentile >= 80]",
+            "all: [age_years >= 10, health >= 3]",
         ),
         encoding="utf-8",
     )
     policy = load_policy(custom)
     assert policy.version == "strict-1"
     assert policy.hash != load_policy().hash
-    rule = policy.rule("replace_or_overhaul.old_and_poor_health")
+    rule = policy.rule("replace_or_overhaul.old_with_recent_failed_inspection")
     assert [(c.column, c.op, c.value) for c in rule.conditions] == [
         ("age_years", ">=", 10.0),
         ("health", ">=", 3.0),
@@ -65,9 +70,9 @@ def test_a_users_policy_replaces_the_defaults(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda t: t.replace("all: [health >= 8]", "all: [health => 8]"), "bad rule"),
-        (lambda t: t.replace("  watch:\n", "  later:\n"), "unknown flag"),
-        (lambda t: t.replace("pof:\n", "pfo:\n"), "lacks section"),
+        (lambda t: t.replace("all: [health >= 8,", "all: [health => 8,"), "expected a condition"),
+        (lambda t: t.replace("  watch:\n", "  later:\n"), "flags.later"),
+        (lambda t: t.replace("pof:\n", "pfo:\n"), "pof: missing"),
         (lambda t: t + "\n  - [", "not valid YAML"),
     ],
 )
