@@ -7,17 +7,18 @@ The language comes from ``?lang=`` (remembered in a cookie), else the browser's 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from api.deps import COOKIE, ConnDep, token_from_request
+from api.deps import COOKIE, ConnDep, SettingsDep, token_from_request
 from api.tokens import Principal, authenticate
 from core.i18n import Lang, pick_lang
-from dashboards import detail, pages
+from dashboards import detail, pages, places
 from dashboards.assets import plotly_js_path, stylesheet
+from scoring.policy import load_policy
 
 router = APIRouter(prefix="/dashboards", tags=["dashboards"], include_in_schema=False)
 
@@ -134,12 +135,22 @@ def home(request: Request, conn: ConnDep, principal: PagePrincipalDep, lang: Lan
 
 @router.get("/overview")
 def overview(
-    request: Request, conn: ConnDep, principal: PagePrincipalDep, lang: LangDep
+    request: Request,
+    conn: ConnDep,
+    principal: PagePrincipalDep,
+    lang: LangDep,
+    top: Annotated[int, Query(ge=1, le=500)] = pages.FUND_FIRST,
+    cell: Annotated[str | None, Query(max_length=8)] = None,
+    sort: Annotated[Literal["risk", "pof"], Query()] = "risk",
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    """Headline figures, risk matrix, ranking, breakdown and fleet age for everything in scope."""
+    """The scope's own ranking, the units to fund first, counts, the 5×5 matrix and ages."""
     if principal is None:
         return _to_sign_in(request)
-    return _html(request, pages.overview(conn, scope=principal.scope, lang=lang), lang)
+    body = pages.overview(
+        conn, scope=principal.scope, lang=lang, top=top, cell=cell, sort=sort, cursor=cursor
+    )
+    return _html(request, body, lang)
 
 
 @router.get("/street-offices/{street_office_id}")
@@ -149,14 +160,59 @@ def street_office(
     conn: ConnDep,
     principal: PagePrincipalDep,
     lang: LangDep,
+    community_id: Annotated[str | None, Query(max_length=64)] = None,
+    flag: Annotated[str | None, Query(max_length=32)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    """A street office's buildings ranked by need."""
+    """A street office's buildings ranked by need, filtered by compound and flag, paged."""
     if principal is None:
         return _to_sign_in(request)
-    body = pages.street_office(
-        conn, scope=principal.scope, lang=lang, street_office_id=street_office_id
+    body = places.street_office(
+        conn,
+        scope=principal.scope,
+        lang=lang,
+        street_office_id=street_office_id,
+        community_id=community_id or None,
+        flag=flag or None,
+        page_no=page,
     )
     return _html(request, body, lang)
+
+
+@router.get("/compounds/{community_id}")
+def compound(
+    request: Request, community_id: str, conn: ConnDep, principal: PagePrincipalDep, lang: LangDep
+) -> Response:
+    """A compound's buildings by need."""
+    if principal is None:
+        return _to_sign_in(request)
+    body = places.compound(conn, scope=principal.scope, lang=lang, community_id=community_id)
+    return _html(request, body, lang)
+
+
+@router.get("/buildings/{building_id}")
+def building(
+    request: Request, building_id: str, conn: ConnDep, principal: PagePrincipalDep, lang: LangDep
+) -> Response:
+    """One building: its residents, funding, redundancy, units and history."""
+    if principal is None:
+        return _to_sign_in(request)
+    body = places.building(conn, scope=principal.scope, lang=lang, building_id=building_id)
+    return _html(request, body, lang)
+
+
+@router.get("/search")
+def search(
+    request: Request,
+    conn: ConnDep,
+    principal: PagePrincipalDep,
+    lang: LangDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    """Units, buildings and compounds in scope matching the text."""
+    if principal is None:
+        return _to_sign_in(request)
+    return _html(request, pages.search(conn, scope=principal.scope, lang=lang, text=q), lang)
 
 
 @router.get("/units/{unit_id}")
@@ -188,6 +244,7 @@ def age(
     conn: ConnDep,
     principal: PagePrincipalDep,
     lang: LangDep,
+    settings: SettingsDep,
     street_office_id: str | None = None,
     equipment_only: bool = False,
     filtered: bool = False,
@@ -199,6 +256,7 @@ def age(
         conn,
         scope=principal.scope,
         lang=lang,
+        policy=load_policy(settings.scoring_policy),
         street_office_id=street_office_id or None,
         # Unfiltered views count equipment faults only, as scoring does; the form can widen it.
         equipment_only=equipment_only or not filtered,

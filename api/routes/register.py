@@ -15,8 +15,8 @@ from api.deps import ConnDep, PrincipalDep, ScopeDep, require
 from api.models import register as m
 from api.models.common import Page
 from api.problems import Forbidden, responses
-from api.queries import register as q
 from api.tokens import Principal
+from queries import register as q
 
 router = APIRouter(prefix="/v1", tags=["register"])
 

@@ -85,7 +85,7 @@ def test_bureau_overview_shows_only_its_district(client: Any, world: factories.W
         r'<div class="value">3</div><div class="label">Registered as stopped</div>', html
     )
     assert re.search(
-        r'<div class="value">5</div><div class="label">Flagged: Replace or overhaul</div>', html
+        r'<div class="value">5</div><div class="label">Replace or overhaul</div>', html
     )
 
 
@@ -121,7 +121,15 @@ def test_contractor_page_shows_freshness_and_rejections_escaped(
     assert rows["ly-3-1"] == "Silent"
     assert rows["dxy-2-1"] == "Never reported"
     assert "cy-1-1" in rows  # its own unit in another district
-    assert "unknown_unit" in html and "ghost-1" in html
+    assert "Unit not in the register" in html and "ghost-1" in html
+    assert ">unknown_unit<" not in html
+    zh = (
+        _as(client, world, "contractor")
+        .get(f"/dashboards/contractors/{factories.CONTRACTOR}", params={"lang": "zh-CN"})
+        .text
+    )
+    assert "登记册中没有这部电梯" in zh and "请核对编号" in zh
+    assert "+08:00" in zh
     admin = (
         _as(client, world, "admin")
         .get(f"/dashboards/contractors/{factories.OTHER_CONTRACTOR}")
