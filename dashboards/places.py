@@ -150,7 +150,11 @@ def compound(conn: Conn, *, scope: Scope, lang: Lang, community_id: str) -> str 
         return None
     run = resolve_run(conn=conn)
     need = buildings.building_need(
-        conn=conn, scope=scope, run_id=run["run_id"] if run else None, community_id=community_id
+        conn=conn,
+        scope=scope,
+        run_id=run["run_id"] if run else None,
+        street_office_id=found.path[1].id,
+        community_id=community_id,
     )
     body = section(t(lang, "compound.buildings"), buildings_table(need.buildings, lang))
     return page(

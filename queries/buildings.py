@@ -98,6 +98,13 @@ WHERE {where}
 GROUP BY b.building_id, c.community_id
 """
 
+# Filters apply to the need list, so a building keeps its need rank in the whole list.
+_FILTERS = sql.SQL(
+    "(%(community)s::text IS NULL OR community_id = %(community)s)"
+    " AND (%(flag)s::text IS NULL OR %(flag)s = ANY(flagged_flags)"
+    " OR (%(flag)s = 'ok' AND worst_flag = 'ok'))"
+)
+
 
 def building_need(
     *,
@@ -121,17 +128,14 @@ def building_need(
     where = [region_condition(scope, "building", "b")]
     if street_office_id is not None:
         where.append(sql.SQL("c.street_office_id = %(office)s"))
-    if community_id is not None:
-        where.append(sql.SQL("c.community_id = %(community)s"))
     query = sql.SQL(
-        "WITH need AS ({need}) SELECT * FROM need"
-        " WHERE (%(flag)s::text IS NULL OR %(flag)s = ANY(flagged_flags)"
-        " OR (%(flag)s = 'ok' AND worst_flag = 'ok'))"
+        "WITH need AS ({need}) SELECT * FROM need WHERE {filters}"
         " ORDER BY need_rank LIMIT %(limit)s OFFSET %(offset)s"
     ).format(
         need=sql.SQL(_NEED).format(
             flag_order=sql.SQL(FLAG_ORDER.format("s.flag")), where=sql.SQL(" AND ").join(where)
-        )
+        ),
+        filters=_FILTERS,
     )
     params = {
         "run": run_id,
@@ -143,14 +147,11 @@ def building_need(
     }
     with conn.cursor(row_factory=class_row(BuildingNeed)) as cur:
         rows = cur.execute(query, params).fetchall()
-    count = sql.SQL(
-        "WITH need AS ({need}) SELECT count(*) FROM need"
-        " WHERE (%(flag)s::text IS NULL OR %(flag)s = ANY(flagged_flags)"
-        " OR (%(flag)s = 'ok' AND worst_flag = 'ok'))"
-    ).format(
+    count = sql.SQL("WITH need AS ({need}) SELECT count(*) FROM need WHERE {filters}").format(
         need=sql.SQL(_NEED).format(
             flag_order=sql.SQL(FLAG_ORDER.format("s.flag")), where=sql.SQL(" AND ").join(where)
-        )
+        ),
+        filters=_FILTERS,
     )
     with conn.cursor(row_factory=tuple_row) as cur:
         total = cur.execute(count, params).fetchone()

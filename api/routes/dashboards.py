@@ -120,7 +120,16 @@ def sign_out() -> Response:
 
 
 @router.get("/")
-def home(request: Request, conn: ConnDep, principal: PagePrincipalDep, lang: LangDep) -> Response:
+def home(
+    request: Request,
+    conn: ConnDep,
+    principal: PagePrincipalDep,
+    lang: LangDep,
+    top: Annotated[int, Query(ge=1, le=500)] = pages.FUND_FIRST,
+    cell: Annotated[str | None, Query(max_length=8)] = None,
+    sort: Annotated[Literal["risk", "pof"], Query()] = "risk",
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
     """Each role's first page: the overview, or the street office's or contractor's own page."""
     if principal is None:
         return _to_sign_in(request)
@@ -130,7 +139,10 @@ def home(request: Request, conn: ConnDep, principal: PagePrincipalDep, lang: Lan
         query = f"?{request.url.query}" if request.url.query else ""
         target = f"/dashboards/{kind}/{quote(scope.bound_to, safe='')}{query}"
         return RedirectResponse(target, status_code=303)
-    return _html(request, pages.overview(conn, scope=scope, lang=lang), lang)
+    body = pages.overview(
+        conn, scope=scope, lang=lang, top=top, cell=cell, sort=sort, cursor=cursor
+    )
+    return _html(request, body, lang)
 
 
 @router.get("/overview")
