@@ -254,7 +254,7 @@ def test_drill_down_pages_have_breadcrumbs_and_stay_in_scope(
     building = c.get("/dashboards/buildings/dxy-2", params={"lang": "zh-CN"})
     crumbs = building.text[building.text.index('<nav class="crumbs">') :]
     crumbs = crumbs[: crumbs.index("</nav>")]
-    assert [m for m in re.findall(r'href="([^"]+)"', crumbs)] == [
+    assert re.findall(r'href="([^"]+)"', crumbs) == [
         "/dashboards/",
         f"/dashboards/street-offices/{factories.STREET_OFFICE}",
         "/dashboards/compounds/dxy-west",
