@@ -27,7 +27,8 @@ BANDS = (1, 2, 3, 4, 5)
 
 @dataclass(frozen=True)
 class MatrixCell:
-    """How many units of the run fall in one (likelihood, consequence) cell, and how many flagged."""
+    """How many units of the run fall in one (likelihood, consequence) cell, and how many of them
+    need action (stopped, replace or overhaul, safety assessment; not those only watched)."""
 
     likelihood: int
     consequence: int
@@ -64,7 +65,8 @@ def risk_matrix(*, conn: Conn, scope: Scope, run_id: int) -> list[MatrixCell]:
         " coalesce(n.units, 0)::int AS units, coalesce(n.flagged, 0)::int AS flagged"
         " FROM generate_series(1, 5) l(band) CROSS JOIN generate_series(1, 5) c(band)"
         " LEFT JOIN (SELECT {lb} AS lb, {cb} AS cb, count(*) AS units,"
-        "  count(*) FILTER (WHERE s.flag <> 'ok') AS flagged"
+        "  count(*) FILTER (WHERE s.flag IN ('stopped', 'replace_or_overhaul', 'safety_assessment'))"
+        "  AS flagged"
         "  FROM unit_score s JOIN unit_place p USING (unit_id)"
         "  WHERE s.run_id = %(run)s AND {scope} GROUP BY 1, 2) n"
         " ON n.lb = l.band AND n.cb = c.band"

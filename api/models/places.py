@@ -45,7 +45,8 @@ class BuildingNeedPage(BaseModel):
 
 
 class MatrixCell(BaseModel):
-    """Units of the run in one cell of the 5×5 matrix (bands 1-5), and how many are flagged."""
+    """Units of the run in one cell of the 5×5 matrix (bands 1-5), and how many need action
+    (flagged stopped, replace or overhaul, or safety assessment)."""
 
     likelihood: int = Field(ge=1, le=5)
     consequence: int = Field(ge=1, le=5)
