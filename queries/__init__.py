@@ -1,0 +1,1 @@
+"""The read model: every question a page, a route or an export asks, answered once, scoped."""
