@@ -132,6 +132,7 @@ def page(*, lang: Lang, title: str, body: object, path: str, nav: bool = True) -
             [
                 link(f"{BASE}/", t(lang, "nav.overview")),
                 link(f"{BASE}/age", t(lang, "nav.age")),
+                link(f"{BASE}/alerts", t(lang, "nav.alerts")),
                 link(f"{BASE}/sign-out", t(lang, "nav.sign_out")),
             ]
         )

@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from api.deps import COOKIE, ConnDep, token_from_request
 from api.tokens import Principal, authenticate
 from core.i18n import Lang, pick_lang
-from dashboards import detail, pages
+from dashboards import alerts, detail, pages
 from dashboards.assets import plotly_js_path, stylesheet
 
 router = APIRouter(prefix="/dashboards", tags=["dashboards"], include_in_schema=False)
@@ -180,6 +180,16 @@ def contractor(
         return _to_sign_in(request)
     body = detail.contractor(conn, scope=principal.scope, lang=lang, contractor_id=contractor_id)
     return _html(request, body, lang)
+
+
+@router.get("/alerts")
+def alert_feed(
+    request: Request, conn: ConnDep, principal: PagePrincipalDep, lang: LangDep
+) -> Response:
+    """The open alerts of the caller's scope."""
+    if principal is None:
+        return _to_sign_in(request)
+    return _html(request, alerts.alerts_page(conn, scope=principal.scope, lang=lang), lang)
 
 
 @router.get("/age")
