@@ -6,6 +6,7 @@ answers 404 for both, so the two look the same.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from urllib.parse import quote, urlencode
 
@@ -265,12 +266,26 @@ def not_found(lang: Lang) -> str:
     return page(lang=lang, title="404", body=body, path=f"{BASE}/")
 
 
-def sign_in(lang: Lang, *, invalid: bool = False, next_path: str | None = None) -> str:
-    """The form that takes an access token, then goes on to ``next_path``."""
+def sign_in(
+    lang: Lang,
+    *,
+    invalid: bool = False,
+    next_path: str | None = None,
+    demo: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The form that takes an access token, then goes on to ``next_path``; ``demo`` accounts
+    (label, token) get a button each that signs in with one click."""
     error = f'<p class="error">{esc(t(lang, "sign_in.invalid"))}</p>' if invalid else ""
     action = f"{BASE}/sign-in" + (f"?{urlencode({'next': next_path})}" if next_path else "")
+    buttons = "".join(
+        f'<form class="demo-account" method="post" action="{esc(action)}">'
+        f'<input type="hidden" name="token" value="{esc(token)}">'
+        f'<button type="submit">{esc(label)}</button></form>'
+        for label, token in demo
+    )
+    offered = f'<section class="demo"><h2>{esc(t(lang, "demo.sign_in"))}</h2>{buttons}</section>'
     body = Markup(
-        f"{error}<p>{esc(t(lang, 'sign_in.help'))}</p>"
+        f"{offered if demo else ''}{error}<p>{esc(t(lang, 'sign_in.help'))}</p>"
         f'<form class="signin" method="post" action="{esc(action)}">'
         f'<label>{esc(t(lang, "sign_in.token"))} <input name="token" type="password" autocomplete="off" required></label>'
         f'<button type="submit">{esc(t(lang, "sign_in.submit"))}</button></form>'

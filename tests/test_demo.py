@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from tests.support.servers import Mosquitto
 
 @pytest.mark.timeout(600)
 def test_demo_loads_publishes_scores_and_flags_daoxiangyuan(
-    db_url: str, mosquitto: Mosquitto, capsys: pytest.CaptureFixture[str]
+    db_url: str, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
     plan = DemoPlan(city_units=40, start=date(2021, 1, 1), as_of=date(2023, 5, 1), workers=2)
     lines: list[str] = []
@@ -34,7 +35,11 @@ def test_demo_loads_publishes_scores_and_flags_daoxiangyuan(
     assert len(flagged) == 8
     assert {r["flag"] for r in flagged} <= {"stopped", "replace_or_overhaul"}
     assert [r["flag"] for r in flagged[:3]] == ["stopped"] * 3
-    issued = tokens(db_url)
-    roles = {label.split()[0] for label in issued}
-    assert roles == {"admin", "bureau", "street_office", "contractor"}
-    assert "bureau 海淀区" in issued
+    issued = tokens(db_url, tmp_path)
+    assert {a.role for a in issued} == {"admin", "bureau", "street_office", "contractor"}
+    assert issued[0].label == "bureau 海淀区"
+    # Made once per data directory: asking again gives the same tokens and makes none.
+    assert tokens(db_url, tmp_path) == issued
+    with connect(db_url) as conn:
+        row = conn.execute("SELECT count(*) AS n FROM api_token").fetchone()
+    assert row is not None and row["n"] == len(issued)

@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from api.deps import COOKIE, ConnDep, token_from_request
 from api.tokens import Principal, authenticate
-from core.i18n import Lang, pick_lang
+from core.i18n import Lang, local_name, pick_lang, t
 from dashboards import alerts, detail, pages
 from dashboards.assets import plotly_js_path, stylesheet
 
@@ -87,10 +87,20 @@ def css() -> Response:
     )
 
 
+def _demo_buttons(request: Request, lang: Lang) -> list[tuple[str, str]]:
+    """In the demo, its accounts as (label, token) for one-click sign-in; elsewhere none."""
+    accounts: list[dict[str, object]] = getattr(request.app.state, "demo_accounts", [])
+    return [
+        (t(lang, f"demo.role.{a['role']}", name=local_name(a, lang)), str(a["token"]))
+        for a in accounts
+    ]
+
+
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_page(request: Request, lang: LangDep, next: str | None = None) -> Response:
-    """The form that takes an API token."""
-    return _html(request, pages.sign_in(lang, next_path=_safe_next(next)), lang)
+    """The form that takes an API token (and, in the demo, a button per demo account)."""
+    body = pages.sign_in(lang, next_path=_safe_next(next), demo=_demo_buttons(request, lang))
+    return _html(request, body, lang)
 
 
 @router.post("/sign-in")
