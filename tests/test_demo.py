@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -203,7 +204,7 @@ def test_the_demo_stays_live_reloads_and_makes_its_tokens_once(
         steps = [
             line.split("] ", 1)[1] for line in first.output.splitlines() if line.startswith("[")
         ]
-        assert all(a != b for a, b in zip(steps, steps[1:], strict=False)), steps
+        assert all(a != b for a, b in itertools.pairwise(steps)), steps
         assert " INFO " not in first.output
         # Tokens line up in one column whatever the script of the names before them.
         columns = {
