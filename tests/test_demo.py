@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -66,8 +67,10 @@ LOAD_TIMEOUT = 240.0
 
 
 def _free_demo_port() -> int:
-    """A free port in the range kept for the demo tests (18620-18699)."""
-    for port in range(18620, 18700):
+    """A free port in the range kept for the demo tests (18620-18699), from a random start so
+    demos of tests running side by side rarely try the same one."""
+    start = random.randrange(80)
+    for port in (18620 + (start + n) % 80 for n in range(80)):
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
@@ -244,9 +247,14 @@ def test_an_interrupted_first_load_recovers(
 ) -> None:
     first = DemoRun(tmp_path, db_url, mosquitto.url)
     try:
-        first.wait_for("messages acknowledged by the broker")
+        first.wait_for("publishing")
+        deadline = time.monotonic() + LOAD_TIMEOUT
+        while _events(db_url) == 0:  # killed once the workers have begun storing
+            assert time.monotonic() < deadline and first.proc.poll() is None, first.output
+            time.sleep(0.1)
     finally:
         first.stop(signal.SIGKILL)  # as hard as it gets: no cleanup at all
+    assert "ready" not in first.output
     partial = _events(db_url)
     second = DemoRun(tmp_path, db_url, mosquitto.url)
     try:
