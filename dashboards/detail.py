@@ -28,7 +28,7 @@ from dashboards.html import (
     when,
 )
 from dashboards.pages import as_of_run
-from dashboards.tables import unit_link
+from dashboards.tables import alert_section, unit_link
 from queries import deadletters, health, places, units
 from queries.common import LOCAL_TZ, Conn
 from queries.runs import resolve_run
@@ -219,8 +219,10 @@ def contractor(conn: Conn, *, scope: Scope, lang: Lang, contractor_id: str) -> s
     note = Markup(
         f'<p class="muted">{esc(t(lang, "contractor.freshness_note", at=when(latest)))}</p>'
     )
+    feed_scope = Scope("contractor", contractor_id) if scope.role == "admin" else scope
     body = Markup(
-        Markup('<div class="grid">')
+        alert_section(conn, scope=feed_scope, lang=lang, contractor_id=contractor_id)
+        + Markup('<div class="grid">')
         + section(
             t(lang, "contractor.freshness"),
             note,

@@ -191,6 +191,7 @@ def page(
             [
                 link(f"{BASE}/", t(lang, "nav.overview")),
                 link(f"{BASE}/age", t(lang, "nav.age")),
+                link(f"{BASE}/alerts", t(lang, "nav.alerts")),
                 link(f"{BASE}/sign-out", t(lang, "nav.sign_out")),
             ]
         )

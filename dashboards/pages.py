@@ -7,6 +7,7 @@ both, so the two look the same.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -30,7 +31,13 @@ from dashboards.html import (
     section,
     table,
 )
-from dashboards.tables import flag_counts_table, matrix_table, ranking_table, unit_link
+from dashboards.tables import (
+    alert_section,
+    flag_counts_table,
+    matrix_table,
+    ranking_table,
+    unit_link,
+)
 from queries import ages, matrix, places, ranking
 from queries.common import Conn
 from queries.places import Place
@@ -195,6 +202,7 @@ def overview(
                 f'<p class="muted">{esc(t(lang, "overview.run", run_id=run["run_id"], as_of=run["as_of"]))}</p>'
             ),
             Markup(f'<p class="note" id="order-note">{esc(t(lang, "bureau.order_note"))}</p>'),
+            alert_section(conn, scope=scope, lang=lang),
             section(
                 t(lang, "bureau.fund_first", n=len(first.items)),
                 n_form,
@@ -316,12 +324,26 @@ def not_found(lang: Lang) -> str:
     return page(lang=lang, title="404", body=body, path=f"{BASE}/")
 
 
-def sign_in(lang: Lang, *, invalid: bool = False, next_path: str | None = None) -> str:
-    """The form that takes an access token, then goes on to ``next_path``."""
+def sign_in(
+    lang: Lang,
+    *,
+    invalid: bool = False,
+    next_path: str | None = None,
+    demo: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The form that takes an access token, then goes on to ``next_path``; ``demo`` accounts
+    (label, token) get a button each that signs in with one click."""
     error = f'<p class="error">{esc(t(lang, "sign_in.invalid"))}</p>' if invalid else ""
     action = f"{BASE}/sign-in" + (f"?{urlencode({'next': next_path})}" if next_path else "")
+    buttons = "".join(
+        f'<form class="demo-account" method="post" action="{esc(action)}">'
+        f'<input type="hidden" name="token" value="{esc(token)}">'
+        f'<button type="submit">{esc(label)}</button></form>'
+        for label, token in demo
+    )
+    offered = f'<section class="demo"><h2>{esc(t(lang, "demo.sign_in"))}</h2>{buttons}</section>'
     body = Markup(
-        f"{error}<p>{esc(t(lang, 'sign_in.help'))}</p>"
+        f"{offered if demo else ''}{error}<p>{esc(t(lang, 'sign_in.help'))}</p>"
         f'<form class="signin" method="post" action="{esc(action)}">'
         f'<label>{esc(t(lang, "sign_in.token"))} <input name="token" type="password" autocomplete="off" required></label>'
         f'<button type="submit">{esc(t(lang, "sign_in.submit"))}</button></form>'

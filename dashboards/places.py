@@ -26,7 +26,7 @@ from dashboards.html import (
     section,
     table,
 )
-from dashboards.tables import buildings_table, ranking_table
+from dashboards.tables import alert_section, buildings_table, ranking_table
 from queries import buildings, places, ranking
 from queries.common import Conn
 from queries.runs import resolve_run
@@ -107,8 +107,13 @@ def street_office(
     action = place_href("street_office", street_office_id)
     keep = {k: v for k, v in (("community_id", community_id), ("flag", flag)) if v}
     compounds = places.communities(conn=conn, scope=scope, street_office_id=street_office_id)
+    # Whoever may see the whole office sees its alerts; a contractor, only those of its units.
+    feed_scope = (
+        Scope("street_office", street_office_id) if scope.role in ("admin", "bureau") else scope
+    )
     body = Markup(
-        section(
+        alert_section(conn, scope=feed_scope, lang=lang)
+        + section(
             t(lang, "street.filter"),
             _filters(
                 lang, action=action, compounds=compounds, community_id=community_id, flag=flag

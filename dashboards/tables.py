@@ -8,8 +8,22 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from core.i18n import FLAGS, Lang, local_name, t
-from dashboards.html import BASE, Markup, esc, flag_badge, link, number, place_href, table
+from core.scope import Scope
+from dashboards.alerts import feed
+from dashboards.html import (
+    BASE,
+    Markup,
+    esc,
+    flag_badge,
+    link,
+    number,
+    place_href,
+    section,
+    table,
+)
+from queries.alerts import alerts
 from queries.buildings import BuildingNeed
+from queries.common import Conn
 from queries.matrix import MatrixCell
 from queries.places import FlagCounts
 
@@ -178,3 +192,21 @@ def buildings_table(buildings: Sequence[BuildingNeed], lang: Lang) -> Markup:
     ]
     headers = [t(lang, h) for h in BUILDING_HEADERS]
     return table(headers, rows, name="buildings", numeric=(0, 3, 4, 5, 7, 9))
+
+
+ALERT_ROWS = 10
+"""Open alerts a page shows before linking to the whole feed."""
+
+
+def alert_section(
+    conn: Conn, *, scope: Scope, lang: Lang, contractor_id: str | None = None
+) -> Markup:
+    """The open alerts of a scope (of one contractor's units when given), newest first."""
+    items = alerts(conn=conn, scope=scope, limit=ALERT_ROWS)
+    if contractor_id is not None:
+        items = [a for a in items if a.contractor_id == contractor_id]
+    return section(
+        t(lang, "alerts.open"),
+        feed(items, lang),
+        Markup(f"<p>{link(f'{BASE}/alerts', t(lang, 'alerts.title'))}</p>"),
+    )

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "auth",
     "api",
     "report",
+    "alerts",
     "demo",
 )
 

@@ -168,7 +168,7 @@ def test_score_place_migration_fills_the_scores_already_stored(
                 " flag_rule, factors) VALUES (1, %s, %s, 5, 0.1, 1, 0.1, 'ok', 'r', %s)",
                 (unit_id, rank, psycopg.types.json.Jsonb(factors)),
             )
-    monkeypatch.setattr(migrate, "migrations", lambda: every)
+    monkeypatch.setattr(migrate, "migrations", lambda: [m for m in every if m.version <= 7])
     assert [m.version for m in migrate.upgrade(empty_db_url)] == [7]
     with connect(empty_db_url) as conn:
         rows = conn.execute(

@@ -15,8 +15,8 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from api.deps import COOKIE, ConnDep, SettingsDep, token_from_request
 from api.tokens import Principal, authenticate
-from core.i18n import Lang, pick_lang
-from dashboards import detail, pages, places
+from core.i18n import Lang, local_name, pick_lang, t
+from dashboards import alerts, detail, pages, places
 from dashboards.assets import plotly_js_path, stylesheet
 from scoring.policy import load_policy
 
@@ -88,10 +88,20 @@ def css() -> Response:
     )
 
 
+def _demo_buttons(request: Request, lang: Lang) -> list[tuple[str, str]]:
+    """In the demo, its accounts as (label, token) for one-click sign-in; elsewhere none."""
+    accounts: list[dict[str, object]] = getattr(request.app.state, "demo_accounts", [])
+    return [
+        (t(lang, f"demo.role.{a['role']}", name=local_name(a, lang)), str(a["token"]))
+        for a in accounts
+    ]
+
+
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_page(request: Request, lang: LangDep, next: str | None = None) -> Response:
-    """The form that takes an API token."""
-    return _html(request, pages.sign_in(lang, next_path=_safe_next(next)), lang)
+    """The form that takes an API token (and, in the demo, a button per demo account)."""
+    body = pages.sign_in(lang, next_path=_safe_next(next), demo=_demo_buttons(request, lang))
+    return _html(request, body, lang)
 
 
 @router.post("/sign-in")
@@ -248,6 +258,16 @@ def contractor(
         return _to_sign_in(request)
     body = detail.contractor(conn, scope=principal.scope, lang=lang, contractor_id=contractor_id)
     return _html(request, body, lang)
+
+
+@router.get("/alerts")
+def alert_feed(
+    request: Request, conn: ConnDep, principal: PagePrincipalDep, lang: LangDep
+) -> Response:
+    """The open alerts of the caller's scope."""
+    if principal is None:
+        return _to_sign_in(request)
+    return _html(request, alerts.alerts_page(conn, scope=principal.scope, lang=lang), lang)
 
 
 @router.get("/age")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,6 +21,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo.add_argument(
         "--units", type=int, default=1500, help="units in the simulated city (default: 1500)"
     )
+    demo.add_argument(
+        "--since",
+        type=date.fromisoformat,
+        default=None,
+        metavar="DATE",
+        help="first day of the simulated history (default: 2019-01-01; later is quicker)",
+    )
     demo.add_argument("--reload", action="store_true", help="load the data again even if present")
     demo.set_defaults(func=_demo)
 
@@ -27,6 +35,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from liftwatch.demo import DemoPlan, run_demo
 
-    return run_demo(
-        DemoPlan(city_units=args.units), host=args.host, port=args.port, reload_data=args.reload
-    )
+    plan = DemoPlan(city_units=args.units, start=args.since or DemoPlan.start)
+    return run_demo(plan, host=args.host, port=args.port, reload_data=args.reload)
