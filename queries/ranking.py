@@ -79,11 +79,6 @@ _ITEM_FIELDS = tuple(
         ("unit_id", "s.unit_id"),
         ("registration_code", "p.registration_code"),
         ("district_id", "p.district_id"),
-        ("district_name", "(SELECT d.name FROM district d WHERE d.district_id = p.district_id)"),
-        (
-            "district_name_en",
-            "(SELECT d.name_en FROM district d WHERE d.district_id = p.district_id)",
-        ),
         ("street_office_id", "p.street_office_id"),
         ("street_office_name", "p.street_office_name"),
         ("street_office_name_en", "p.street_office_name_en"),
@@ -95,14 +90,6 @@ _ITEM_FIELDS = tuple(
         ("households", "p.households"),
         ("floors", "p.floors"),
         ("contractor_id", "p.contractor_id"),
-        (
-            "contractor_name",
-            "(SELECT k.name FROM contractor k WHERE k.contractor_id = p.contractor_id)",
-        ),
-        (
-            "contractor_name_en",
-            "(SELECT k.name_en FROM contractor k WHERE k.contractor_id = p.contractor_id)",
-        ),
         ("installed_on", "p.installed_on"),
         ("renewed_on", "p.renewed_on"),
         ("service_status", "p.service_status"),
@@ -125,8 +112,9 @@ _ITEM_FIELDS = tuple(
     )
 )
 # unit_place's joins with the names a list shows: the view plus unit and building again would
-# look each unit's row up twice. District and contractor names are read by scalar subqueries of
-# the page's rows: as two more joins they made planning each statement cost more than running it.
+# look each unit's row up twice. District and contractor names are joined to the page's rows
+# only (``_NAMED``): as two more joins of the page's query they made planning it cost more than
+# running it, and as scalar subqueries of each row they doubled its run time.
 _LISTED_PLACE = sql.SQL(
     "(SELECT u.unit_id, u.registration_code, u.installed_on, u.renewed_on, u.service_status,"
     " u.building_id, b.name AS building_name, b.households, b.floors,"
@@ -149,17 +137,35 @@ def _json_object(fields: tuple[tuple[str, sql.Composable], ...]) -> sql.Composab
     return sql.SQL("json_build_object({})::text").format(pairs)
 
 
-def _select_lists(as_json: bool, order: sql.Composable) -> tuple[sql.Composable, sql.Composable]:
-    """A ranking's select lists of the run and of each item: as columns (for Python callers), or
-    as the API's JSON. The scope rank numbers the items in the list's own order."""
-    scope_rank = sql.SQL("%(position)s + row_number() OVER (ORDER BY {})").format(order)
-    fields = (("scope_rank", scope_rank), *_ITEM_FIELDS)
-    if as_json:
-        return _json_object(_RUN_FIELDS), sql.SQL("{} AS item").format(_json_object(fields))
-    columns = sql.SQL(", ").join(
-        sql.SQL("{} AS {}").format(expr, sql.Identifier(name)) for name, expr in fields
-    )
-    return sql.SQL(", ").join(expr for _, expr in _RUN_FIELDS), columns
+_NAMED = (
+    ("district_name", sql.SQL("d.name")),
+    ("district_name_en", sql.SQL("d.name_en")),
+    ("contractor_name", sql.SQL("k.name")),
+    ("contractor_name_en", sql.SQL("k.name_en")),
+)
+# The page's rows (i) as the item's fields, after the names joined to them.
+_PAGE_FIELDS = (*((name, sql.Identifier("i", name)) for name, _ in _ITEM_FIELDS), *_NAMED)
+ITEM_NAMES = tuple(name for name, _ in _PAGE_FIELDS)
+# A ranking's select lists: as columns (for Python callers), or as the API's JSON. The scope rank
+# is numbered in Python from the cursor's position: as a window function in the statement it cost
+# more than the rest of the page.
+_INNER = sql.SQL(", ").join(
+    sql.SQL("{} AS {}").format(expr, sql.Identifier(name)) for name, expr in _ITEM_FIELDS
+)
+_SELECT = {
+    False: (
+        sql.SQL(", ").join(expr for _, expr in _RUN_FIELDS),
+        sql.SQL(", ").join(
+            sql.SQL("{} AS {}").format(expr, sql.Identifier(name)) for name, expr in _PAGE_FIELDS
+        ),
+    ),
+    True: (
+        _json_object(_RUN_FIELDS),
+        sql.SQL("CASE WHEN i.cursor_rank IS NOT NULL THEN {} END AS item").format(
+            _json_object(_PAGE_FIELDS)
+        ),
+    ),
+}
 
 
 _CHOICES = {
@@ -214,21 +220,31 @@ def _ranking_sql(
                     "({col} < %(after_value)s OR ({col} = %(after_value)s AND s.rank > %(after_rank)s))"
                 ).format(col=key)
             )
-    run_columns, item_columns = _select_lists(as_json, order)
+    run_columns, item_columns = _SELECT[as_json]
+    page_order = (
+        sql.SQL("i.cursor_rank")
+        if sort == "risk"
+        else sql.SQL("i.cursor_value DESC, i.cursor_rank")
+    )
     query = sql.SQL(
-        "SELECT r.*, i.* FROM (SELECT {run_cols}, r.run_id AS chosen_run, r.as_of AS chosen_as_of"
-        " FROM score_run r {choice} LIMIT 1) r"
-        " LEFT JOIN LATERAL (SELECT {cols}, s.rank AS cursor_rank, {key} AS cursor_value"
+        "SELECT r.*, {cols}, i.cursor_rank, i.cursor_value FROM (SELECT {run_cols},"
+        " r.run_id AS chosen_run, r.as_of AS chosen_as_of FROM score_run r {choice} LIMIT 1) r"
+        " LEFT JOIN LATERAL (SELECT {inner}, s.rank AS cursor_rank, {key} AS cursor_value"
         " FROM unit_score s JOIN {place} p USING (unit_id)"
         " WHERE {where} ORDER BY {order} LIMIT %(limit)s) i ON TRUE"
+        " LEFT JOIN district d ON d.district_id = i.district_id"
+        " LEFT JOIN contractor k ON k.contractor_id = i.contractor_id"
+        " ORDER BY {page_order}"
     ).format(
         run_cols=run_columns,
         choice=_CHOICES[choice],
         cols=item_columns,
+        inner=_INNER,
         key=key,
         place=_LISTED_PLACE,
         where=sql.SQL(" AND ").join(where),
         order=order,
+        page_order=page_order,
     )
     return query.as_string().encode()
 
@@ -254,11 +270,9 @@ def _ranking_rows(
     if not 1 <= limit <= 1000:
         raise Invalid(f"limit must be between 1 and 1000, got {limit}")
     params: dict[str, Any] = {k: v for k, v in places.items() if v is not None}
-    params.update(limit=limit + 1, run_id=run_id, as_of=as_of, flag=flag, position=0)
+    params.update(limit=limit + 1, run_id=run_id, as_of=as_of, flag=flag)
     if cursor is not None:
-        params["after_value"], params["after_rank"], params["position"] = _decode_cursor(
-            cursor, sort
-        )
+        params["after_value"], params["after_rank"], _ = _decode_cursor(cursor, sort)
     query = _ranking_sql(
         as_json=as_json,
         scope=scope,
@@ -321,9 +335,12 @@ def ranking(
     run = {name: value for (name, _), value in zip(_RUN_FIELDS, rows[0], strict=False)}
     if rows[0][split] is None:  # the run holds nothing in this scope and filter
         return RankingPage(items=[], next_cursor=None, run=run)
-    names = ("scope_rank", *(name for name, _ in _ITEM_FIELDS))
-    items = [dict(zip(names, row[split:], strict=False)) for row in rows[:limit]]
-    position = items[-1]["scope_rank"]
+    before = _decode_cursor(cursor, sort)[2] if cursor is not None else 0
+    items = [
+        {"scope_rank": before + n, **dict(zip(ITEM_NAMES, row[split:], strict=False))}
+        for n, row in enumerate(rows[:limit], start=1)
+    ]
+    position = before + len(items)
     return RankingPage(items=items, next_cursor=_next_cursor(rows, sort, limit, position), run=run)
 
 
@@ -373,12 +390,17 @@ def ranking_json(
     if rows[0][3] is None:  # the run holds nothing in this scope and filter
         return orjson.dumps({"run": run, "items": [], "next_cursor": None})
     page = rows[:limit]
-    position = ((cursor and _decode_cursor(cursor, sort)[2]) or 0) + len(page)
+    before = _decode_cursor(cursor, sort)[2] if cursor is not None else 0
+    # Each item's object as PostgreSQL wrote it, with the scope rank put first.
+    items = [
+        orjson.Fragment(f'{{"scope_rank":{before + n},{row[3][1:]}')
+        for n, row in enumerate(page, start=1)
+    ]
     return orjson.dumps(
         {
             "run": run,
-            "items": [orjson.Fragment(row[3]) for row in page],
-            "next_cursor": _next_cursor(rows, sort, limit, position),
+            "items": items,
+            "next_cursor": _next_cursor(rows, sort, limit, before + len(page)),
         }
     )
 

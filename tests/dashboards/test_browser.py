@@ -8,12 +8,17 @@ temporary directory, printed).
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from core.settings import Settings
+from ingest.worker import Worker
 from liftwatch.cli import main
 from tests.dashboards import seeded
 from tests.dashboards.browser import (
@@ -26,6 +31,10 @@ from tests.dashboards.browser import (
     wait_for_figures,
 )
 from tests.dashboards.conftest import filled_database
+from tests.ingest.factories import mqtt as mqtt_message
+from tests.ingest.factories import payload
+from tests.ingest.mqtt_support import publish, wait_for
+from tests.support.servers import Mosquitto
 
 pytestmark = [
     pytest.mark.browser,
@@ -396,3 +405,46 @@ def test_the_problem_watcher_catches_script_errors_and_failed_requests(
         assert any("bad" in p for p in problems.items)
     finally:
         context.close()
+
+
+def test_an_entrapment_published_over_mqtt_appears_in_the_bureau_alert_feed(
+    world: World, site: str, signed_in: Callable[[str], Any], mosquitto: Mosquitto
+) -> None:
+    settings = Settings(
+        database_url=world[0],
+        broker_url=mosquitto.url,
+        ingest_client_id="browser-alerts",
+        ingest_metrics_port=0,
+        ingest_batch_max_wait=0.05,
+    )
+    worker = Worker(settings, database_url=world[0], broker_url=mosquitto.url)
+    runner = threading.Thread(target=worker.run, kwargs={"install_signals": False})
+    runner.start()
+    try:
+        wait_for(lambda: worker.generation > 0, timeout=10, what="worker connected")
+        body = payload(
+            "fault",
+            at=datetime.now(UTC) - timedelta(minutes=2),
+            code="93",
+            entrapment=True,
+            passengers_trapped=2,
+        )
+        message = mqtt_message(seeded.CONTRACTOR, "DXYX-04-1", "fault", body)
+        # Published again (the same event, stored once) until the worker has it: its
+        # subscription may still be on its way when it first connects.
+        deadline = time.monotonic() + 30
+        while worker.totals.total < 1 and time.monotonic() < deadline:
+            publish(mosquitto.url, [message])
+            retry = time.monotonic() + 2
+            while worker.totals.total < 1 and time.monotonic() < retry:
+                time.sleep(0.1)
+        assert worker.totals.stored == 1
+    finally:
+        worker.stop()
+        runner.join(timeout=30)
+    page = signed_in("bureau")
+    for lang, kind in (("zh-CN", "困人"), ("en", "Entrapment")):
+        page.goto(f"{site}/dashboards/?lang={lang}")
+        feed = page.locator("table[data-table=alerts]")
+        assert "DXYX-04-1" in feed.inner_text()
+        assert kind in feed.inner_text()
