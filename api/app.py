@@ -15,6 +15,7 @@ from importlib.metadata import version
 
 import orjson
 from fastapi import Depends, FastAPI
+from fastapi.responses import RedirectResponse
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import set_json_loads
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +24,7 @@ from api import metrics, problems
 from api.deps import no_nul_characters
 from api.ratelimit import TokenBuckets
 from api.routes import (
+    alerts,
     backtests,
     dashboards,
     deadletters,
@@ -30,6 +32,7 @@ from api.routes import (
     exports,
     health,
     imports,
+    places,
     register,
     scores,
 )
@@ -67,6 +70,11 @@ TAGS = [
     {
         "name": "exports",
         "description": "CSV (UTF-8 with BOM) and XLSX exports with zh-CN or English headers.",
+    },
+    {
+        "name": "alerts",
+        "description": "Entrapments, units newly stopped or flagged, units gone silent, "
+        "rejection-rate jumps; webhooks that push them out, signed.",
     },
     {"name": "dead letters", "description": "Rejected messages with their raw bytes and reason."},
     {"name": "operations", "description": "Health, readiness and Prometheus metrics."},
@@ -161,8 +169,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         scores,
         backtests,
         deadletters,
+        places,
+        alerts,
         exports,
         dashboards,
     ):
         app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        """The address a person opens first leads to the dashboards."""
+        return RedirectResponse("/dashboards/", status_code=303)
+
     return app

@@ -1,71 +1,44 @@
-"""Tables for meetings: CSV (UTF-8 with a BOM, so Excel shows Chinese) and XLSX, zh-CN or English."""
+"""Tables for meetings: CSV (UTF-8 with a BOM, so Excel shows Chinese) and XLSX, zh-CN or English.
+
+Headers and coded values (flags, funding, yes/no) come from the one catalogue, ``core/i18n.py``,
+so an export says exactly what the pages say; names are given in the reader's language beside the
+codes. The rows are what ``queries`` returns, in its order.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-Lang = Literal["zh-CN", "en"]
+from core.i18n import Lang, t
+
 Format = Literal["csv", "xlsx"]
 MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
-# column key -> (zh-CN header, English header)
-HEADERS: dict[str, tuple[str, str]] = {
-    "rank": ("排名", "Rank"),
-    "unit_id": ("电梯编号", "Unit"),
-    "registration_code": ("注册代码", "Registration code"),
-    "district_id": ("区编码", "District"),
-    "street_office_id": ("街道编码", "Street office"),
-    "community_id": ("小区编码", "Community"),
-    "community": ("小区", "Community name"),
-    "building_id": ("楼栋编码", "Building"),
-    "building_name": ("楼栋", "Building name"),
-    "contractor_id": ("维保单位编码", "Contractor"),
-    "flag": ("处置建议", "Flag"),
-    "risk": ("风险值", "Risk"),
-    "health": ("劣化指数", "Deterioration index"),
-    "pof": ("故障概率", "Probability of failure"),
-    "cof": ("失效后果", "Consequence of failure"),
-    "reasons": ("主要原因", "Main reasons"),
-    "floors": ("层数", "Floors"),
-    "households": ("户数", "Households"),
-    "residents": ("居民人数", "Residents"),
-    "elderly_share": ("60岁以上占比", "Share aged 60+"),
-    "units": ("电梯数", "Units"),
-    "units_in_service": ("在用电梯数", "Units in service"),
-    "another_serves": ("停一台后仍有电梯", "Another elevator still serves"),
-    "fund_status": ("维修资金状态", "Maintenance fund"),
-    "fund_balance": ("维修资金余额(元)", "Fund balance (yuan)"),
-    "top_rank": ("最高排名", "Best rank"),
-    "max_risk": ("最高风险值", "Highest risk"),
-    "worst_flag": ("最严重处置建议", "Most serious flag"),
-}
 
-VALUES: dict[str, dict[str, tuple[str, str]]] = {
-    "flag": {
-        "stopped": ("已停用", "stopped"),
-        "replace_or_overhaul": ("建议更新或大修", "replace or overhaul"),
-        "safety_assessment": ("建议安全评估", "safety assessment"),
-        "watch": ("重点关注", "watch"),
-        "ok": ("正常", "ok"),
-    },
-    "fund_status": {
-        "funded": ("充足", "funded"),
-        "insufficient": ("不足", "insufficient"),
-        "none": ("无", "none"),
-    },
-    "another_serves": {"True": ("是", "yes"), "False": ("否", "no")},
-}
-VALUES["worst_flag"] = VALUES["flag"]
+@dataclass(frozen=True)
+class Column:
+    """One exported column: the row's field, its header's catalogue key, and how values read.
+
+    ``labels`` is the catalogue prefix of coded values (``flag`` for ``flag.stopped``); ``english``
+    the field holding the English name, used in English when the register has one.
+    """
+
+    field: str
+    header: str
+    labels: str | None = None
+    english: str | None = None
 
 
 def pick_lang(lang: str | None, accept_language: str | None) -> Lang:
@@ -88,12 +61,15 @@ def pick_lang(lang: str | None, accept_language: str | None) -> Lang:
     return best[1]
 
 
-def _cell(key: str, value: Any, lang: Lang) -> Any:
-    i = 0 if lang == "zh-CN" else 1
-    if key in VALUES and value is not None:
-        names = VALUES[key].get(str(value))
-        return names[i] if names else value
-    if key == "reasons" and isinstance(value, list):
+def _cell(column: Column, row: Mapping[str, Any], lang: Lang) -> Any:
+    value = row.get(column.field)
+    if column.english and lang == "en" and row.get(column.english):
+        return row[column.english]
+    if column.labels == "yes_no" and value is not None:
+        return t(lang, "yes" if value else "no")
+    if column.labels and value is not None:
+        return t(lang, f"{column.labels}.{value}")
+    if column.field == "reasons" and isinstance(value, list):
         sep, field = ("；", "zh") if lang == "zh-CN" else ("; ", "en")
         return sep.join(str(r.get(field) or "") for r in value)
     if isinstance(value, float):
@@ -102,12 +78,11 @@ def _cell(key: str, value: Any, lang: Lang) -> Any:
 
 
 def table(
-    rows: Iterable[dict[str, Any]], columns: Sequence[str], lang: Lang
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], lang: Lang
 ) -> tuple[list[str], list[list[Any]]]:
-    """Headers in the language, and each row's cells with coded values translated."""
-    i = 0 if lang == "zh-CN" else 1
-    headers = [HEADERS[c][i] for c in columns]
-    return headers, [[_cell(c, row.get(c), lang) for c in columns] for row in rows]
+    """Headers in the language, and each row's cells with names and coded values translated."""
+    headers = [t(lang, c.header) for c in columns]
+    return headers, [[_cell(c, row, lang) for c in columns] for row in rows]
 
 
 # What a spreadsheet reads as the start of a formula, including the full-width forms a Chinese
@@ -133,8 +108,14 @@ def to_csv(headers: list[str], rows: list[list[Any]]) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
+def _display_width(value: Any) -> int:
+    # Chinese characters take two columns of a spreadsheet's width unit, Latin ones one.
+    text = "" if value is None else str(value)
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
 def to_xlsx(headers: list[str], rows: list[list[Any]], *, title: str) -> bytes:
-    """An XLSX workbook of one sheet with a frozen, bold header row."""
+    """An XLSX workbook of one sheet: bold frozen header, an autofilter, columns sized to fit."""
     book = Workbook(write_only=False)
     sheet = book.active
     assert sheet is not None
@@ -145,10 +126,14 @@ def to_xlsx(headers: list[str], rows: list[list[Any]], *, title: str) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
     for index, header in enumerate(headers, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = max(
-            10, min(40, len(header) * 2 + 2)
+        # The header plus room for the filter button; values sampled from the first 200 rows.
+        widest = max(
+            [_display_width(header) + 4]
+            + [_display_width(row[index - 1]) + 2 for row in rows[:200]]
         )
+        sheet.column_dimensions[get_column_letter(index)].width = max(8, min(60, widest))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

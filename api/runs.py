@@ -9,9 +9,9 @@ from typing import Any
 import psycopg
 
 from core.settings import Settings
+from queries.runs import resolve_run
 from scoring.model import load_model
 from scoring.policy import load_policy
-from scoring.queries import resolve_run
 from scoring.run import run
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,6 @@ def start_run(
         progress=log.info,
         note=note,
     )
-    stored = resolve_run(conn, run_id=run_id)
+    stored = resolve_run(conn=conn, run_id=run_id)
     assert stored is not None
     return stored

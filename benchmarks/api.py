@@ -46,7 +46,7 @@ from api.tokens import create_token  # noqa: E402
 from core import migrate  # noqa: E402
 from core.db import connect, database_url  # noqa: E402
 from core.scope import Scope  # noqa: E402
-from scoring import queries  # noqa: E402
+from queries import ranking as ranking_q  # noqa: E402
 
 CONCURRENCY = (1, 16, 64)
 
@@ -156,7 +156,7 @@ def sql_baseline(url: str, rounds: int = 200) -> float:
     with connect(api_conninfo(url), autocommit=True) as conn:
         for _ in range(rounds):
             t = time.perf_counter()
-            queries.ranking_json(conn, scope=Scope("bureau", "D1"), limit=50)
+            ranking_q.ranking_json(conn=conn, scope=Scope("bureau", "D1"), limit=50)
             times.append((time.perf_counter() - t) * 1000)
     return statistics.median(times)
 

@@ -189,6 +189,56 @@ class Settings(BaseSettings):
         description="Add the learned model's second opinion to score runs when a model artifact exists.",
     )
 
+    # alerts: detection thresholds and outbound webhooks
+    alert_sweep_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds between alert sweeps (units gone silent, rejection rates, expiry) "
+        "and webhook delivery rounds.",
+    )
+    alert_entrapment_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="An entrapment older than this raises no alert, and an entrapment alert with "
+        "no new entrapment for this long clears by itself.",
+    )
+    alert_silent_factor: float = Field(
+        default=3.0,
+        gt=1,
+        description="A unit is silent when its last status sample is older than this many of "
+        "its usual reporting intervals.",
+    )
+    alert_silent_min_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        description="A unit is never called silent sooner than this after its last status sample.",
+    )
+    alert_rejection_jump: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="A contractor's share of rejected messages in the last hour must exceed its "
+        "share over the week before by this much to raise an alert.",
+    )
+    alert_rejection_min_messages: int = Field(
+        default=20,
+        ge=1,
+        description="Messages a contractor must have sent in the last hour for its rejection "
+        "rate to be judged.",
+    )
+    webhook_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds a webhook receiver has to answer a delivery."
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, description="Attempts at one webhook delivery before it is given up."
+    )
+    webhook_backoff_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Wait before the second attempt of a webhook delivery; it doubles with each "
+        "attempt, up to an hour.",
+    )
+
     # operations
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of every liftwatch process."

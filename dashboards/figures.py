@@ -11,7 +11,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from core.i18n import FLAGS, Lang, t
+from core.i18n import FLAGS, STRINGS, Lang, t
 from dashboards.explain import contributions
 
 Row = Mapping[str, Any]
@@ -29,16 +29,15 @@ CAUSE_COLORS = {
     "misuse": "#9467bd",
     "unknown": "#7f7f7f",
 }
-FRESHNESS = ("online", "offline", "silent", "never")
+FRESHNESS = ("online", "offline", "late", "silent", "never")
 FRESHNESS_COLORS = {
     "online": "#2ca02c",
     "offline": "#ff7f0e",
+    "late": "#e6b800",
     "silent": "#d62728",
     "never": "#7f7f7f",
 }
 OVERHAUL_AGE = 15.0
-HIGH_RATE_RATIO = 1.5
-"""As in the shipped scoring policy: a fault rate 1.5 times the fleet's counts as high."""
 
 
 def _layout(fig: go.Figure, *, height: int = 380, **extra: Any) -> go.Figure:
@@ -61,38 +60,6 @@ def _count_axis(title: str, largest: float) -> dict[str, Any]:
     return axis
 
 
-def risk_matrix(units: Sequence[Row], lang: Lang) -> go.Figure:
-    """Probability × consequence of failure, every unit a point coloured by its flag."""
-    fig = go.Figure()
-    for flag in FLAGS:
-        rows = [u for u in units if u["flag"] == flag]
-        if not rows:
-            continue
-        fig.add_trace(
-            go.Scatter(
-                x=[float(u["pof"]) for u in rows],
-                y=[float(u["cof"]) for u in rows],
-                mode="markers",
-                name=t(lang, f"flag.{flag}"),
-                marker={
-                    "color": FLAG_COLORS[flag],
-                    "size": 9 if flag != "ok" else 6,
-                    "opacity": 0.8,
-                },
-                customdata=[[u["unit_id"], u["building"], float(u["risk"])] for u in rows],
-                hovertemplate=(
-                    "%{customdata[0]}<br>%{customdata[1]}<br>"
-                    f"{t(lang, 'col.risk')}: %{{customdata[2]:.3f}}<extra></extra>"
-                ),
-            )
-        )
-    return _layout(
-        fig,
-        xaxis={"title": {"text": t(lang, "col.pof")}, "rangemode": "tozero"},
-        yaxis={"title": {"text": t(lang, "col.cof")}, "rangemode": "tozero"},
-    )
-
-
 def breakdown(units: Sequence[Row], lang: Lang) -> go.Figure:
     """Street offices and their communities sized by units, coloured by their share of flagged units."""
     offices: dict[str, list[Row]] = {}
@@ -112,9 +79,9 @@ def breakdown(units: Sequence[Row], lang: Lang) -> go.Figure:
     if units:
         add("all", t(lang, "overview.all"), "", list(units))
     for office, rows in offices.items():
-        add(f"s/{office}", _name(rows[0], "street_office", lang), "all", rows)
+        add(f"s/{office}", _name(rows[0], "street_office_name", lang), "all", rows)
     for (office, community), rows in communities.items():
-        add(f"c/{office}/{community}", _name(rows[0], "community", lang), f"s/{office}", rows)
+        add(f"c/{office}/{community}", _name(rows[0], "community_name", lang), f"s/{office}", rows)
     fig = go.Figure(
         go.Treemap(
             ids=ids,
@@ -127,7 +94,7 @@ def breakdown(units: Sequence[Row], lang: Lang) -> go.Figure:
                 "colorscale": [[0, "#e8f0e8"], [0.5, "#ffb347"], [1, "#b30000"]],
                 "cmin": 0,
                 "cmax": 1,
-                "colorbar": {"title": {"text": t(lang, "col.flagged")}, "tickformat": ".0%"},
+                "colorbar": {"title": {"text": t(lang, "col.flagged_share")}, "tickformat": ".0%"},
             },
             hovertemplate=f"%{{label}}<br>{t(lang, 'col.units')}: %{{value}}<extra></extra>",
         )
@@ -151,27 +118,61 @@ def age_distribution(ages: Sequence[float], lang: Lang) -> go.Figure:
     )
 
 
-def building_need(buildings: Sequence[Row], lang: Lang) -> go.Figure:
-    """Each building's highest unit risk, most urgent first, coloured by maintenance-fund status."""
+def building_need(buildings: Sequence[Any], lang: Lang) -> go.Figure:
+    """Each building's highest unit risk, most urgent first, coloured by maintenance-fund status.
+
+    A bar is one (compound, building): every compound has a 3号楼, and a name alone would stack them.
+    """
     fund_colors = {"funded": "#2ca02c", "insufficient": "#ff7f0e", "none": "#d62728"}
+
+    def label(b: Any) -> str:
+        return f"{_name(b.__dict__, 'community', lang)} {b.building_name}"
+
     fig = go.Figure()
     for fund, color in fund_colors.items():
-        rows = [b for b in buildings if b["fund_status"] == fund]
+        rows = [b for b in buildings if b.fund_status == fund]
         if not rows:
             continue
         fig.add_trace(
             go.Bar(
-                x=[b["name"] for b in rows],
-                y=[float(b["max_risk"] or 0) for b in rows],
+                x=[b.building_id for b in rows],
+                y=[float(b.max_risk or 0) for b in rows],
+                customdata=[[label(b)] for b in rows],
+                hovertemplate="%{customdata[0]}: %{y:.3f}<extra></extra>",
                 name=t(lang, f"fund.{fund}"),
                 marker={"color": color},
             )
         )
-    order = [b["name"] for b in buildings]
+    order = [b.building_id for b in buildings]
     return _layout(
         fig,
-        xaxis={"categoryorder": "array", "categoryarray": order},
+        xaxis={
+            "categoryorder": "array",
+            "categoryarray": order,
+            "tickvals": order,
+            "ticktext": [label(b) for b in buildings],
+        },
         yaxis={"title": {"text": t(lang, "col.risk")}},
+    )
+
+
+def building_history(history: Sequence[Any], lang: Lang) -> go.Figure:
+    """The highest risk of a building's units in each score run."""
+    fig = go.Figure(
+        go.Scatter(
+            x=[str(h.as_of) for h in history],
+            y=[float(h.max_risk or 0) for h in history],
+            text=[t(lang, f"flag.{h.worst_flag}") if h.worst_flag else "—" for h in history],
+            mode="lines+markers",
+            line={"color": "#d62728"},
+            hovertemplate="%{x}: %{y:.3f}<br>%{text}<extra></extra>",
+        )
+    )
+    return _layout(
+        fig,
+        height=280,
+        xaxis={"title": {"text": t(lang, "col.as_of")}, "type": "category"},
+        yaxis={"title": {"text": t(lang, "col.max_risk")}, "rangemode": "tozero"},
     )
 
 
@@ -287,9 +288,9 @@ def waterfall(factors: Any, lang: Lang, *, total_label: str | None = None) -> go
     return _layout(fig, height=360, yaxis={"title": {"text": t(lang, "col.contribution")}})
 
 
-def freshness(units: Sequence[Row], lang: Lang) -> go.Figure:
+def freshness(units: Sequence[Any], lang: Lang) -> go.Figure:
     """How many of a contractor's units are online, offline, silent or have never reported."""
-    counts = Counter(u["freshness"] for u in units)
+    counts = Counter(u.freshness for u in units)
     fig = go.Figure(
         go.Bar(
             x=[t(lang, f"fresh.{f}") for f in FRESHNESS],
@@ -302,18 +303,18 @@ def freshness(units: Sequence[Row], lang: Lang) -> go.Figure:
     )
 
 
-def rejection_reasons(reasons: Sequence[Row], lang: Lang) -> go.Figure:
-    """Rejected messages by reason, the commonest on top."""
+def rejection_reasons(reasons: Sequence[Any], lang: Lang) -> go.Figure:
+    """Rejected messages by reason (in the page language), the commonest on top."""
     rows = list(reversed(reasons))
     fig = go.Figure(
         go.Bar(
-            x=[int(r["n"]) for r in rows],
-            y=[r["reason"] for r in rows],
+            x=[int(r.n) for r in rows],
+            y=[reason_label(r.reason, lang) for r in rows],
             orientation="h",
             marker={"color": "#d62728"},
         )
     )
-    largest = max((int(r["n"]) for r in rows), default=0)
+    largest = max((int(r.n) for r in rows), default=0)
     return _layout(
         fig,
         height=max(200, 60 + 30 * len(rows)),
@@ -321,23 +322,23 @@ def rejection_reasons(reasons: Sequence[Row], lang: Lang) -> go.Figure:
     )
 
 
-def overhaul_zone_rate(points: Sequence[Row]) -> float:
-    """Failures per year from which a 15+ year old unit is in the overhaul zone: 1.5 x the mean."""
-    rates = [float(p["failure_rate"]) for p in points]
-    mean = sum(rates) / len(rates) if rates else 0.0
-    return HIGH_RATE_RATIO * mean if mean > 0 else 1.0
+def reason_label(reason: str, lang: Lang) -> str:
+    """A rejection reason in the page language (the code itself when the catalogue lacks it)."""
+    key = f"reason.{reason}"
+    return t(lang, key) if key in STRINGS[lang] else reason
 
 
-def age_failure(points: Sequence[Row], lang: Lang, *, zone_rate: float | None = None) -> go.Figure:
-    """Age against failures per year, coloured by flag, with the overhaul zone shaded."""
-    if zone_rate is None:
-        zone_rate = overhaul_zone_rate(points)
+def age_failure(
+    points: Sequence[Any], lang: Lang, *, zone_age: float, zone_rate: float
+) -> go.Figure:
+    """Age against failures per year, coloured by flag, with the policy's overhaul zone shaded."""
+    points = [p.__dict__ if hasattr(p, "__dict__") else p for p in points]
     fig = go.Figure()
     top = max([float(p["failure_rate"]) for p in points] + [zone_rate * 2, 1.0])
-    right = max([float(p["age"]) for p in points] + [OVERHAUL_AGE + 10])
+    right = max([float(p["age"] or 0) for p in points] + [zone_age + 10])
     fig.add_shape(
         type="rect",
-        x0=OVERHAUL_AGE,
+        x0=zone_age,
         x1=right * 1.05,
         y0=zone_rate,
         y1=top * 1.05,
@@ -346,7 +347,7 @@ def age_failure(points: Sequence[Row], lang: Lang, *, zone_rate: float | None = 
         layer="below",
     )
     fig.add_annotation(
-        x=OVERHAUL_AGE, y=top * 1.05, text=t(lang, "age.zone"), showarrow=False, xanchor="left"
+        x=zone_age, y=top * 1.05, text=t(lang, "age.zone"), showarrow=False, xanchor="left"
     )
     for flag in (*FLAGS, None):
         rows = [p for p in points if p["flag"] == flag]
@@ -354,7 +355,7 @@ def age_failure(points: Sequence[Row], lang: Lang, *, zone_rate: float | None = 
             continue
         fig.add_trace(
             go.Scatter(
-                x=[float(p["age"]) for p in rows],
+                x=[float(p["age"] or 0) for p in rows],
                 y=[float(p["failure_rate"]) for p in rows],
                 mode="markers",
                 name=t(lang, f"flag.{flag}") if flag else "—",

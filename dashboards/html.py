@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from html import escape
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from core.i18n import LANGS, Lang, t
+from core.i18n import LANGS, Lang, local_name, t
+from queries.common import LOCAL_TZ
+from queries.places import Crumb
 
 BASE = "/dashboards"
 STATIC = f"{BASE}/static"
@@ -122,19 +125,77 @@ def number(value: object, digits: int = 2) -> str:
     return f"{float(value):.{digits}f}"  # type: ignore[arg-type]
 
 
-def page(*, lang: Lang, title: str, body: object, path: str, nav: bool = True) -> str:
-    """A whole page: head with the served plotly.js, navigation, language switch and body."""
+def when(value: datetime | None) -> str:
+    """A time as its users read it: in Asia/Shanghai, with the offset said."""
+    if value is None:
+        return "—"
+    local = value.astimezone(LOCAL_TZ)
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
+
+
+_CRUMB_PATHS = {
+    "district": None,
+    "street_office": "street-offices",
+    "community": "compounds",
+    "building": "buildings",
+}
+
+
+def place_href(level: str, place_id: str) -> str:
+    """The page of a street office, compound or building."""
+    return f"{BASE}/{_CRUMB_PATHS[level]}/{quote(place_id, safe='')}"
+
+
+def breadcrumbs(path: Sequence[Crumb], lang: Lang, *, last: str | None = None) -> Markup:
+    """Overview > district > street office > compound > building (> ``last``), each a link."""
+    parts = [link(f"{BASE}/", t(lang, "nav.overview"))]
+    for crumb in path:
+        name = local_name({"name": crumb.name, "name_en": crumb.name_en}, lang)
+        target = _CRUMB_PATHS[crumb.level]
+        parts.append(link(place_href(crumb.level, crumb.id), name) if target else esc(name))
+    if last is not None:
+        parts.append(esc(last))
+    return Markup(f'<nav class="crumbs">{" › ".join(parts)}</nav>')
+
+
+def search_box(lang: Lang, text: str = "") -> Markup:
+    """The search form every page carries in its header."""
+    return Markup(
+        f'<form class="search" method="get" action="{BASE}/search" role="search">'
+        f'<input type="search" name="q" value="{escape(text)}" aria-label="{esc(t(lang, "search.label"))}"'
+        f' placeholder="{esc(t(lang, "search.placeholder"))}">'
+        f'<button type="submit">{esc(t(lang, "search.label"))}</button></form>'
+    )
+
+
+def page(
+    *,
+    lang: Lang,
+    title: str,
+    body: object,
+    path: str,
+    nav: bool = True,
+    crumbs: Markup | None = None,
+) -> str:
+    """A whole page: head with the served plotly.js, navigation, search, language switch and body."""
     other = next(code for code in LANGS if code != lang)
-    switch = link(f"{path}?{urlencode({'lang': other})}", t(lang, "lang.switch"), id="lang-switch")
+    joiner = "&" if "?" in path else "?"
+    switch = link(
+        f"{path}{joiner}{urlencode({'lang': other})}", t(lang, "lang.switch"), id="lang-switch"
+    )
     links = ""
+    search = ""
     if nav:
         links = "".join(
             [
                 link(f"{BASE}/", t(lang, "nav.overview")),
                 link(f"{BASE}/age", t(lang, "nav.age")),
+                link(f"{BASE}/alerts", t(lang, "nav.alerts")),
                 link(f"{BASE}/sign-out", t(lang, "nav.sign_out")),
             ]
         )
+        search = search_box(lang)
     return f"""<!doctype html>
 <html lang="{lang}">
 <head>
@@ -146,8 +207,8 @@ def page(*, lang: Lang, title: str, body: object, path: str, nav: bool = True) -
 <script src="{STATIC}/plotly.min.js"></script>
 </head>
 <body>
-<header><span class="brand">{esc(t(lang, "app"))}</span><nav>{links}</nav>{switch}</header>
-<main><h1>{esc(title)}</h1>
+<header><span class="brand">{esc(t(lang, "app"))}</span><nav>{links}</nav>{search}{switch}</header>
+<main>{crumbs or ""}<h1>{esc(title)}</h1>
 {esc(body)}
 </main>
 </body>

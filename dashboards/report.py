@@ -1,145 +1,100 @@
-"""The offline report: one self-contained HTML file with the ranking and the flagged units.
+"""The offline report: one self-contained HTML file a bureau takes to a meeting.
 
-Made for a meeting room with no network: the stylesheet and plotly.js are inlined, figures are
-drawn from data inside the file, and nothing links back to the server.
+It leads with the scope's short list (the units to fund first) and its summaries (counts by flag
+and street office, the 5×5 risk matrix), then the scope's whole ranking in pages of 100 units
+that open one at a time. It carries no plotly.js and no figure, only tables and the inlined
+stylesheet, so it opens with no network and stays small (well under 2 MB for 1,500 units).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 from html import escape
 
 from core.errors import NotFound
 from core.i18n import FLAGS, Lang, local_name, t
 from core.scope import Scope
-from dashboards import data, figures
-from dashboards.assets import plotly_js, stylesheet
-from dashboards.data import Conn, Row
-from dashboards.explain import top_reasons
-from dashboards.html import Markup, cards, esc, figure, flag_badge, number, section, table
+from dashboards.assets import stylesheet
+from dashboards.html import Markup, cards, esc, section, when
+from dashboards.tables import flag_counts_table, matrix_table, ranking_table
+from queries import health, matrix, places, ranking
+from queries.common import Conn
+from queries.runs import resolve_run
 
-TOP_ROWS = 100
-"""How many units of the ranking the report lists (every flagged unit is listed regardless)."""
+SHORT_LIST = 20
+"""How many units the report's "fund these first" list shows."""
+PAGE_ROWS = 100
+"""Units per page of the report's full ranking."""
 
 
 def scope_label(scope: Scope) -> str:
-    """How a scope is written on the command line and in the report."""
+    """How a scope is written on the command line."""
     return "admin" if scope.bound_to is None else f"{scope.role}:{scope.bound_to}"
 
 
-def _rows(units: list[Row], lang: Lang) -> list[list[object]]:
-    return [
-        [
-            u["rank"],
-            Markup(f'<span class="id">{esc(u["unit_id"])}</span>'),
-            Markup(f'<span class="id">{esc(u["registration_code"])}</span>'),
-            u["building"],
-            local_name(u, lang, "community"),
-            local_name(u, lang, "street_office"),
-            flag_badge(u["flag"], lang),
-            number(u["risk"], 3),
-            number(u["health"]),
-            number(u["age"], 1),
-            Markup("<br>".join(esc(r) for r in top_reasons(u["factors"], lang, n=3))),
-        ]
-        for u in units
-    ]
+def scope_name(conn: Conn, scope: Scope, lang: Lang) -> str:
+    """The scope as its reader names it: the district, street office or contractor's name."""
+    if scope.bound_to is None:
+        return t(lang, "overview.title_all")
+    if scope.role == "contractor":
+        found = health.contractor(conn=conn, scope=scope, contractor_id=scope.bound_to)
+        return local_name(found.__dict__, lang) if found else scope.bound_to
+    level: places.Level = "district" if scope.role == "bureau" else "street_office"
+    place = places.place(conn=conn, scope=scope, level=level, place_id=scope.bound_to)
+    return local_name(place.__dict__, lang) if place else scope.bound_to
 
 
-def _headers(lang: Lang) -> list[str]:
-    keys = (
-        "col.rank",
-        "col.unit",
-        "col.registration",
-        "col.building",
-        "col.community",
-        "col.street_office",
-        "col.flag",
-        "col.risk",
-        "col.health",
-        "col.age",
-        "col.reasons",
-    )
-    return [t(lang, k) for k in keys]
-
-
-def _by_street_office(units: list[Row], lang: Lang) -> Markup:
-    offices: dict[str, list[Row]] = {}
-    for u in units:
-        offices.setdefault(u["street_office_id"], []).append(u)
-    headers = [t(lang, "col.street_office"), t(lang, "col.units")] + [
-        t(lang, f"flag.{f}") for f in FLAGS
-    ]
-    rows = []
-    for group in offices.values():
-        counts = Counter(u["flag"] for u in group)
-        rows.append(
-            [local_name(group[0], lang, "street_office"), len(group)]
-            + [counts.get(f, 0) for f in FLAGS]
+def _full_list(items: list[dict[str, object]], lang: Lang) -> Markup:
+    chunks = []
+    for start in range(0, len(items), PAGE_ROWS):
+        part = items[start : start + PAGE_ROWS]
+        label = f"{part[0]['scope_rank']}–{part[-1]['scope_rank']}"
+        chunks.append(
+            f"<details{' open' if start == 0 else ''}><summary>{esc(label)}</summary>"
+            f"{ranking_table(part, lang, name='ranking', offline=True)}</details>"
         )
-    return table(headers, rows, name="by-street-office", numeric=tuple(range(1, 2 + len(FLAGS))))
+    return Markup("".join(chunks))
 
 
 def render(conn: Conn, *, scope: Scope, lang: Lang, generated_at: datetime) -> str:
     """The whole report for everything the scope covers, from the latest score run."""
-    run = data.latest_run(conn)
+    run = resolve_run(conn=conn)
     if run is None:
         raise NotFound("no score run yet; run `liftwatch score run` first")
-    units = data.scored_units(conn, scope=scope, run_id=run["run_id"], as_of=run["as_of"])
-    if not units:
+    _, items = ranking.all_ranked(conn=conn, scope=scope, run_id=run["run_id"])
+    if not items:
         raise NotFound(f"no scored unit in scope {scope_label(scope)}")
-    flagged = [u for u in units if u["flag"] != "ok"]
-    counts = Counter(u["flag"] for u in units)
+    counts = places.flag_counts(conn=conn, scope=scope, run_id=run["run_id"])
+    total = counts[0]
     headline = cards(
-        [(t(lang, "overview.units"), len(units))]
-        + [
-            (t(lang, "overview.flagged", flag=t(lang, f"flag.{f}")), counts.get(f, 0))
-            for f in FLAGS
-            if f != "ok"
-        ]
+        [(t(lang, "overview.units"), total.units)]
+        + [(t(lang, f"flag.{f}"), getattr(total, f)) for f in FLAGS if f != "ok"]
     )
-    flagged_part: object = (
-        table(_headers(lang), _rows(flagged, lang), name="flagged", numeric=(0, 7, 8, 9))
-        if flagged
-        else Markup(f"<p>{esc(t(lang, 'report.none_flagged'))}</p>")
-    )
+    cells = matrix.risk_matrix(conn=conn, scope=scope, run_id=run["run_id"])
+    short = items[:SHORT_LIST]
     body = "".join(
         [
             headline,
             Markup(
                 f'<p class="muted">{esc(t(lang, "overview.run", run_id=run["run_id"], as_of=run["as_of"]))}</p>'
             ),
-            section(t(lang, "report.flagged"), flagged_part),
-            section(t(lang, "overview.breakdown"), _by_street_office(units, lang)),
-            Markup('<div class="grid">'),
+            Markup(f'<p class="note">{esc(t(lang, "bureau.order_note"))}</p>'),
             section(
-                t(lang, "overview.risk_matrix"),
-                figure(figures.risk_matrix(units, lang), "risk-matrix"),
+                t(lang, "bureau.fund_first", n=len(short)),
+                ranking_table(short, lang, name="fund-first", offline=True),
             ),
+            section(t(lang, "bureau.by_office"), flag_counts_table(counts, lang, offline=True)),
             section(
-                t(lang, "overview.breakdown"), figure(figures.breakdown(units, lang), "breakdown")
+                t(lang, "matrix.title"),
+                Markup(f'<p class="muted">{esc(t(lang, "matrix.help"))}</p>'),
+                matrix_table(cells, lang),
             ),
-            Markup("</div>"),
-            section(
-                t(lang, "overview.ranking"),
-                table(
-                    _headers(lang),
-                    _rows(units[:TOP_ROWS], lang),
-                    name="ranking",
-                    numeric=(0, 7, 8, 9),
-                ),
-            ),
+            section(t(lang, "overview.ranking"), _full_list(items, lang)),
         ]
     )
-    title = t(lang, "report.title")
-    generated = t(
-        lang,
-        "report.generated",
-        at=generated_at.strftime("%Y-%m-%d %H:%M %Z").strip(),
-        scope=scope_label(scope),
-    )
-    # plotly.js is inlined exactly as plotly's own include_plotlyjs=True does.
+    name = scope_name(conn, scope, lang)
+    title = f"{t(lang, 'report.title')} · {name}"
+    generated = t(lang, "report.generated", at=when(generated_at), scope=name)
     return f"""<!doctype html>
 <html lang="{lang}">
 <head>
@@ -147,7 +102,6 @@ def render(conn: Conn, *, scope: Scope, lang: Lang, generated_at: datetime) -> s
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title>
 <style>{stylesheet()}</style>
-<script>{plotly_js()}</script>
 </head>
 <body>
 <header><span class="brand">{escape(t(lang, "app"))}</span></header>

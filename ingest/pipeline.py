@@ -17,6 +17,7 @@ import psycopg
 
 from core.errors import Problem
 from core.settings import Settings, get_settings
+from ingest.alerts import raise_entrapments
 from ingest.authorize import RegisterCache
 from ingest.decode import Decoded, Limits, Message, decode, safe_text
 from ingest.store import store_dead_letters, store_rows
@@ -165,6 +166,8 @@ def write_batch(
                 key = (items[n].event_id, items[n].occurred_at)
                 outcomes[n] = "stored" if key in new else "duplicate"
                 new.discard(key)
+        if "fault" in by_kind:
+            raise_entrapments(conn, items, now=datetime.now(UTC), settings=get_settings())
         rejected = [item for item in items if not item.accepted]
         if rejected and dead_letters:
             limits = limits or limits_from(get_settings())

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "auth",
     "api",
     "report",
+    "alerts",
     "demo",
 )
 

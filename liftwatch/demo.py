@@ -2,21 +2,31 @@
 
 It starts (or reuses) the embedded PostgreSQL and a local broker, migrates, imports the seed cases
 and a simulated city, starts ingest workers on a shared subscription, publishes years of simulated
-history over MQTT, waits until every valid event is committed, scores the fleet as of two dates,
-creates tokens and serves the API and dashboards. A second run finds the data loaded and only
-serves. Ctrl-C stops the server, the broker and the database.
+history over MQTT, waits until the database holds every event published (stored now or by an
+earlier, interrupted run) or its dead letter, scores the fleet as of two dates, and serves the API
+and dashboards. The demo's tokens are made once per data directory and offered on the sign-in page
+as one-click buttons. Once ready, an ingest worker, a live simulator (status samples and the odd
+entrapment, stamped with the current time) and the alert loop keep running, so pages change and
+alerts appear. A second run finds the data loaded and only serves. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import json
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -30,6 +40,9 @@ from core.settings import get_settings
 
 DEMO_KEY = "demo_loaded"
 SHARED_GROUP = "demo"
+TOKENS_FILE = "demo-tokens.json"
+PR_SET_PDEATHSIG = 1
+STALL_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,24 @@ class DemoPlan:
     as_of: date = date(2023, 5, 1)
     workers: int = 2
     status_every: timedelta = timedelta(days=30)
+    live_status_every: float = 300.0
+    live_fault_every: float = 60.0
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A demo user: a role, the register id it is bound to and its names, and its token."""
+
+    role: str
+    bound_to: str | None
+    name: str
+    name_en: str | None
+    token: str
+
+    @property
+    def label(self) -> str:
+        """Role and name, as the token table prints them."""
+        return f"{self.role} {self.name}".strip()
 
 
 class Clock:
@@ -59,14 +90,35 @@ def _loaded(conn: psycopg.Connection[Any]) -> str | None:
     return row["value"] if row else None
 
 
-def _accounted(conn: psycopg.Connection[Any]) -> tuple[int, int]:
-    """Events stored so far, and messages dead-lettered so far."""
+def _held(conn: psycopg.Connection[Any], plan: DemoPlan) -> int:
+    """Events of the simulated history the database holds, whichever run stored them.
+
+    The simulator's event ids are fixed by its seed, so a history published again (``--reload``,
+    or after an interrupted first load) is absorbed as duplicates: counting what the database
+    holds, not what this run newly committed, is what makes those loads finish.
+    """
     row = conn.execute(
-        "SELECT (SELECT count(*) FROM fault_event) + (SELECT count(*) FROM inspection_event)"
-        " + (SELECT count(*) FROM maintenance_event) + (SELECT count(*) FROM status_sample) AS n,"
-        " (SELECT count(*) FROM dead_letter) AS d"
+        "SELECT (SELECT count(*) FROM fault_event WHERE occurred_at >= %(a)s AND occurred_at < %(b)s)"
+        " + (SELECT count(*) FROM inspection_event WHERE occurred_at >= %(a)s AND occurred_at < %(b)s)"
+        " + (SELECT count(*) FROM maintenance_event WHERE occurred_at >= %(a)s AND occurred_at < %(b)s)"
+        " + (SELECT count(*) FROM status_sample WHERE occurred_at >= %(a)s AND occurred_at < %(b)s)"
+        " AS n",
+        # A day's margin each side: the history's first and last events carry a +08:00 offset.
+        {"a": plan.start - timedelta(days=1), "b": plan.as_of + timedelta(days=1)},
     ).fetchone()
-    return (int(row["n"]), int(row["d"])) if row else (0, 0)
+    return int(row["n"]) if row else 0
+
+
+def _dead_letters(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute("SELECT count(*) AS n FROM dead_letter").fetchone()
+    return int(row["n"]) if row else 0
+
+
+def _die_with_parent() -> None:
+    """In a child process: ask Linux to stop it when the demo dies, even by SIGKILL, so an
+    interrupted demo leaves no worker holding the broker sessions the next run needs."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _worker_ids(n: int) -> list[str]:
@@ -116,6 +168,7 @@ def _start_workers(n: int, db: str, mqtt: str) -> list[subprocess.Popen[bytes]]:
         subprocess.Popen(
             [sys.executable, "-m", "liftwatch.cli", "ingest", "run"],
             env=env | {"LIFTWATCH_INGEST_CLIENT_ID": client_id},
+            preexec_fn=_die_with_parent,
         )
         for client_id in _worker_ids(n)
     ]
@@ -127,6 +180,38 @@ def _stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
             worker.send_signal(signal.SIGTERM)
     for worker in workers:
         worker.wait(timeout=60)
+
+
+def _wait_held(
+    plan: DemoPlan,
+    *,
+    db: str,
+    expected: int,
+    dead_before: int,
+    workers: list[subprocess.Popen[bytes]],
+    say: Callable[[str], None],
+) -> tuple[int, int]:
+    """Wait until the database holds every event published or its dead letter; returns both."""
+    moved_at, before = time.monotonic(), -1
+    shown, last_line = -1, 0.0
+    with connect(db, autocommit=True) as conn:
+        while True:
+            held, dead = _held(conn, plan), _dead_letters(conn) - dead_before
+            if held + dead >= expected:
+                return held, dead
+            if held + dead != before:
+                moved_at, before = time.monotonic(), held + dead
+            if time.monotonic() - moved_at > STALL_SECONDS or all(
+                w.poll() is not None for w in workers
+            ):
+                raise RuntimeError(
+                    f"ingestion stalled at {held + dead:,} of {expected:,} events "
+                    f"(nothing new for {STALL_SECONDS} s); see `liftwatch ingest stats`"
+                )
+            if held != shown and time.monotonic() - last_line >= 5:
+                say(f"  {held:,} of {expected:,} events stored")
+                shown, last_line = held, time.monotonic()
+            time.sleep(1)
 
 
 def load(plan: DemoPlan, *, db: str, mqtt: str, say: Callable[[str], None]) -> None:
@@ -146,7 +231,7 @@ def load(plan: DemoPlan, *, db: str, mqtt: str, say: Callable[[str], None]) -> N
                 imported = import_rows(conn, scenario.register_rows(day), source=f"demo {day}")
                 conn.commit()
                 say(f"register as of {day}: {imported.summary()}")
-        stored_before, dead_before = _accounted(conn)
+        dead_before = _dead_letters(conn)
     workers = _start_workers(plan.workers, db, mqtt)
     try:
         expected = 0
@@ -161,7 +246,7 @@ def load(plan: DemoPlan, *, db: str, mqtt: str, say: Callable[[str], None]) -> N
             say(
                 f"publishing {len(scenario.units)} units' history {plan.start} .. {plan.as_of} over MQTT"
             )
-            last = [0.0]
+            last = [time.perf_counter()]
 
             def progress(sent: int, acked: int, last: list[float] = last) -> None:
                 if time.perf_counter() - last[0] > 5:
@@ -171,20 +256,10 @@ def load(plan: DemoPlan, *, db: str, mqtt: str, say: Callable[[str], None]) -> N
             report = publish(sim.events(), mqtt, processes=1, max_inflight=2000, progress=progress)
             expected += report.valid_distinct
             say(f"  published {report.sent:,} messages ({report.sent / report.seconds:,.0f}/s)")
-        deadline = time.monotonic() + 600
-        with connect(db, autocommit=True) as conn:
-            while True:
-                now_stored, now_dead = _accounted(conn)
-                stored, dead = now_stored - stored_before, now_dead - dead_before
-                if stored + dead >= expected:
-                    break
-                if time.monotonic() > deadline or all(w.poll() is not None for w in workers):
-                    raise RuntimeError(
-                        f"ingestion stalled at {stored + dead:,} of {expected:,} events"
-                    )
-                say(f"  {stored:,} of {expected:,} events committed")
-                time.sleep(2)
-        say(f"{stored:,} events stored through the MQTT ingestion path")
+        held, dead = _wait_held(
+            plan, db=db, expected=expected, dead_before=dead_before, workers=workers, say=say
+        )
+        say(f"{held:,} events stored through the MQTT ingestion path")
         if dead:
             say(f"{dead:,} rejected: see `liftwatch ingest stats` and the dead letters")
     finally:
@@ -212,29 +287,115 @@ def score(plan: DemoPlan, *, db: str, say: Callable[[str], None]) -> None:
             conn.commit()
 
 
-def tokens(db: str) -> dict[str, str]:
-    """Fresh tokens for the demo's users (tokens are shown once, so each run makes new ones): an
-    admin, a bureau per district, and the street office and contractor of Daoxiangyuan West."""
-    from api.tokens import create_token
+def _wanted(conn: psycopg.Connection[Any]) -> list[tuple[str, str | None, str, str | None]]:
+    """The demo's users: the bureau, street office and contractor of Daoxiangyuan West first, then
+    an admin and a bureau for every other district."""
+    place = conn.execute(
+        "SELECT s.district_id, d.name AS d_name, d.name_en AS d_en,"
+        " s.street_office_id, s.name AS s_name, s.name_en AS s_en,"
+        " k.contractor_id, k.name AS k_name, k.name_en AS k_en"
+        " FROM unit_place p JOIN community c USING (community_id)"
+        " JOIN street_office s ON s.street_office_id = p.street_office_id"
+        " JOIN district d ON d.district_id = p.district_id"
+        " JOIN contractor k ON k.contractor_id = p.contractor_id"
+        " WHERE c.name LIKE %s ORDER BY p.unit_id LIMIT 1",
+        ("%稻香园%",),
+    ).fetchone()
+    wanted: list[tuple[str, str | None, str, str | None]] = []
+    if place:
+        wanted += [
+            ("bureau", place["district_id"], place["d_name"], place["d_en"]),
+            ("street_office", place["street_office_id"], place["s_name"], place["s_en"]),
+            ("contractor", place["contractor_id"], place["k_name"], place["k_en"]),
+        ]
+    wanted.append(("admin", None, "", None))
+    for d in conn.execute("SELECT district_id, name, name_en FROM district ORDER BY district_id"):
+        if not place or d["district_id"] != place["district_id"]:
+            wanted.append(("bureau", d["district_id"], d["name"], d["name_en"]))
+    return wanted
 
-    wanted: list[tuple[str, str, str | None]] = [("admin", "admin", None)]
+
+def tokens(db: str, data_dir: Path) -> list[DemoAccount]:
+    """The demo's accounts, made once per data directory and kept in it (tokens are shown once,
+    so the file is how later runs offer them again); a token that no longer works is replaced."""
+    from api.tokens import authenticate, create_token
+
+    path = data_dir / TOKENS_FILE
+    kept: dict[tuple[str, str | None], DemoAccount] = {}
+    if path.exists():
+        for item in json.loads(path.read_text(encoding="utf-8")):
+            saved = DemoAccount(**item)
+            kept[(saved.role, saved.bound_to)] = saved
+    accounts = []
     with connect(db) as conn:
-        for d in conn.execute("SELECT district_id, name FROM district ORDER BY district_id"):
-            wanted.append((f"bureau {d['name']}", "bureau", d["district_id"]))
-        place = conn.execute(
-            "SELECT p.street_office_id, p.contractor_id FROM unit_place p "
-            "JOIN community c USING (community_id) WHERE c.name LIKE %s LIMIT 1",
-            ("%稻香园%",),
-        ).fetchone()
-        if place:
-            wanted.append(("street_office 稻香园西", "street_office", place["street_office_id"]))
-            wanted.append(("contractor 稻香园西", "contractor", place["contractor_id"]))
-        out = {}
-        for label, role, bound in wanted:
-            token, _ = create_token(conn, role=role, bound_to=bound, name=f"demo {label}")
-            out[label] = token
+        for role, bound, name, name_en in _wanted(conn):
+            account = kept.get((role, bound))
+            if account is None or authenticate(conn, token=account.token) is None:
+                label = f"demo {role} {name}".strip()
+                token, _ = create_token(conn, role=role, bound_to=bound, name=label)
+                account = DemoAccount(role, bound, name, name_en, token)
+            accounts.append(account)
         conn.commit()
-    return out
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([asdict(a) for a in accounts], ensure_ascii=False, indent=1))
+    path.chmod(0o600)
+    return accounts
+
+
+def display_width(text: str) -> int:
+    """Columns a terminal gives the text: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def token_table(accounts: list[DemoAccount]) -> str:
+    """The accounts and their tokens, the tokens aligned whatever the names' scripts."""
+    width = max((display_width(a.label) for a in accounts), default=0) + 2
+    return "\n".join(
+        f"  {a.label}{' ' * (width - display_width(a.label))}{a.token}" for a in accounts
+    )
+
+
+def _live_units(db: str) -> list[Any]:
+    from liftwatch.live import LiveUnit
+
+    with connect(db) as conn:
+        rows = conn.execute(
+            "SELECT unit_id, contractor_id FROM unit WHERE service_status = 'in_service'"
+            " ORDER BY unit_id"
+        ).fetchall()
+    return [LiveUnit(r["unit_id"], r["contractor_id"]) for r in rows]
+
+
+class Live:
+    """What keeps the demo alive once it is ready: an ingest worker, the live fleet and the alert
+    loop."""
+
+    def __init__(self, plan: DemoPlan, *, db: str, mqtt: str) -> None:
+        from liftwatch.live import LiveFleet
+
+        self.workers = _start_workers(1, db, mqtt)
+        self.fleet = LiveFleet(
+            _live_units(db),
+            mqtt,
+            status_every=plan.live_status_every,
+            fault_every=plan.live_fault_every,
+            seed=plan.seed,
+        ).start()
+        self.stopping = threading.Event()
+        self.alerts = threading.Thread(target=self._alerts, args=(db,), daemon=True)
+        self.alerts.start()
+
+    def _alerts(self, db: str) -> None:
+        from liftwatch.alerting import loop
+
+        loop(db, settings=get_settings(), stop=self.stopping)
+
+    def stop(self) -> None:
+        """Stop publishing, the alert loop and the worker (which stores what it holds first)."""
+        self.fleet.stop()
+        self.stopping.set()
+        self.alerts.join(timeout=30)
+        _stop_workers(self.workers)
 
 
 def run_demo(plan: DemoPlan, *, host: str, port: int, reload_data: bool) -> int:
@@ -242,12 +403,15 @@ def run_demo(plan: DemoPlan, *, host: str, port: int, reload_data: bool) -> int:
     from api.app import create_app
     from api.server import GracefulServer
 
+    # The demo prints one line per step itself; the libraries' INFO logs would repeat them.
+    logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))
     say = Clock()
     say("starting the database (embedded PostgreSQL unless LIFTWATCH_DATABASE_URL is set)")
     db = database_url()
     migrate.upgrade(db)
     mqtt = broker_url()
     say(f"broker at {mqtt}")
+    live: Live | None = None
     try:
         with connect(db) as conn:
             loaded = _loaded(conn)
@@ -263,22 +427,28 @@ def run_demo(plan: DemoPlan, *, host: str, port: int, reload_data: bool) -> int:
                     (DEMO_KEY,),
                 )
                 conn.commit()
-        issued = tokens(db)
+        accounts = tokens(db, get_settings().data_dir)
+        live = Live(plan, db=db, mqtt=mqtt)
         base = f"http://{host}:{port}"
         say("ready")
         print(f"\n  liftwatch is serving on {base}")
-        print(f"  dashboards: {base}/dashboards/  (sign in with a token below)")
-        print(f"  API:        {base}/v1/...  (OpenAPI document: {base}/openapi.json)\n")
-        for role, token in issued.items():
-            print(f"  {role:<28} {token}")
+        print(f"  dashboards: {base}/dashboards/  (the sign-in page offers the demo accounts)")
+        print(f"  API:        {base}/v1/...  (OpenAPI document: {base}/openapi.json)")
+        print(
+            f"  live:       {len(live.fleet.units):,} units report every "
+            f"{plan.live_status_every:.0f} s; alerts at {base}/dashboards/alerts\n"
+        )
+        print(token_table(accounts))
         print("\n  Ctrl-C stops the server, the broker and the database.\n", flush=True)
         os.environ["LIFTWATCH_DATABASE_URL"] = db
         get_settings.cache_clear()
-        GracefulServer(
-            uvicorn.Config(create_app(), host=host, port=port, log_level="warning")
-        ).run()
+        app = create_app()
+        app.state.demo_accounts = [asdict(a) for a in accounts]
+        GracefulServer(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
         say("stopping: server stopped; stopping the broker and the database")
     finally:
+        if live is not None:
+            live.stop()
         stop_local_broker()
         stop_embedded()
     return 0

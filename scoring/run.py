@@ -18,6 +18,7 @@ import orjson
 import psycopg
 from psycopg.rows import tuple_row
 
+from scoring.alerts import flag_alerts
 from scoring.features import Features, compute_features
 from scoring.flags import assign_flags, rule_name, set_against_fleet
 from scoring.glm import FittedWeights
@@ -319,4 +320,5 @@ def run(
     )
     steps = ", ".join(f"{k} {v:.1f}s" for k, v in scored.timings.items())
     say(f"run {run_id} stored ({steps})")
+    flag_alerts(conn, run_id=run_id)
     return run_id

@@ -39,8 +39,8 @@ class ScoreRun(BaseModel):
     note: str | None = None
 
 
-class RankedUnit(BaseModel):
-    """A unit's place in a run's ranking, with its first reasons."""
+class ScoredUnit(BaseModel):
+    """A unit's score in a run, with its first reasons."""
 
     unit_id: str = Field(examples=["DXY-W-2-A"])
     registration_code: str
@@ -66,6 +66,31 @@ class RankedUnit(BaseModel):
     reasons: list[Sentence]
 
 
+class RankedUnit(ScoredUnit):
+    """A unit's place in a run's ranking: its rank in your scope and in the fleet, its place with
+    names, and what a bureau hands out (households, floors, installation, age)."""
+
+    scope_rank: int = Field(
+        examples=[1], description="Place in this list (your scope, filters and sort), from 1."
+    )
+    district_name: str
+    district_name_en: str | None
+    street_office_name: str
+    street_office_name_en: str | None
+    community_name: str
+    community_name_en: str | None
+    households: int
+    floors: int
+    contractor_name: str
+    contractor_name_en: str | None
+    installed_on: date
+    renewed_on: date | None
+    service_status: str
+    age: float | None = Field(
+        description="Years since installation or the latest renewal, on the run's as-of date."
+    )
+
+
 class RankingPage(BaseModel):
     """A page of a ranking and the run it comes from (null when no run exists yet)."""
 
@@ -74,7 +99,7 @@ class RankingPage(BaseModel):
     next_cursor: str | None = None
 
 
-class Explanation(RankedUnit):
+class Explanation(ScoredUnit):
     """Why a unit scores as it does: every factor and the rule behind its flag."""
 
     run_id: int

@@ -7,21 +7,22 @@ The language comes from ``?lang=`` (remembered in a cookie), else the browser's 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from api.deps import COOKIE, ConnDep, token_from_request
+from api.deps import COOKIE, ConnDep, SettingsDep, token_from_request
 from api.tokens import Principal, authenticate
-from core.i18n import Lang, pick_lang
+from core.i18n import Lang, local_name, pick_lang, t
+from dashboards import alerts, detail, pages, places
 from dashboards import backtest as backtest_page
-from dashboards import detail, pages
 from dashboards import weights as weights_page
 from dashboards.assets import plotly_js_path, stylesheet
+from queries import runs as run_queries
 from scoring import backtests
-from scoring import queries as score_queries
+from scoring.policy import load_policy
 
 router = APIRouter(prefix="/dashboards", tags=["dashboards"], include_in_schema=False)
 
@@ -91,10 +92,20 @@ def css() -> Response:
     )
 
 
+def _demo_buttons(request: Request, lang: Lang) -> list[tuple[str, str]]:
+    """In the demo, its accounts as (label, token) for one-click sign-in; elsewhere none."""
+    accounts: list[dict[str, object]] = getattr(request.app.state, "demo_accounts", [])
+    return [
+        (t(lang, f"demo.role.{a['role']}", name=local_name(a, lang)), str(a["token"]))
+        for a in accounts
+    ]
+
+
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_page(request: Request, lang: LangDep, next: str | None = None) -> Response:
-    """The form that takes an API token."""
-    return _html(request, pages.sign_in(lang, next_path=_safe_next(next)), lang)
+    """The form that takes an API token (and, in the demo, a button per demo account)."""
+    body = pages.sign_in(lang, next_path=_safe_next(next), demo=_demo_buttons(request, lang))
+    return _html(request, body, lang)
 
 
 @router.post("/sign-in")
@@ -123,7 +134,16 @@ def sign_out() -> Response:
 
 
 @router.get("/")
-def home(request: Request, conn: ConnDep, principal: PagePrincipalDep, lang: LangDep) -> Response:
+def home(
+    request: Request,
+    conn: ConnDep,
+    principal: PagePrincipalDep,
+    lang: LangDep,
+    top: Annotated[int, Query(ge=1, le=500)] = pages.FUND_FIRST,
+    cell: Annotated[str | None, Query(max_length=8)] = None,
+    sort: Annotated[Literal["risk", "pof"], Query()] = "risk",
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
     """Each role's first page: the overview, or the street office's or contractor's own page."""
     if principal is None:
         return _to_sign_in(request)
@@ -133,17 +153,30 @@ def home(request: Request, conn: ConnDep, principal: PagePrincipalDep, lang: Lan
         query = f"?{request.url.query}" if request.url.query else ""
         target = f"/dashboards/{kind}/{quote(scope.bound_to, safe='')}{query}"
         return RedirectResponse(target, status_code=303)
-    return _html(request, pages.overview(conn, scope=scope, lang=lang), lang)
+    body = pages.overview(
+        conn, scope=scope, lang=lang, top=top, cell=cell, sort=sort, cursor=cursor
+    )
+    return _html(request, body, lang)
 
 
 @router.get("/overview")
 def overview(
-    request: Request, conn: ConnDep, principal: PagePrincipalDep, lang: LangDep
+    request: Request,
+    conn: ConnDep,
+    principal: PagePrincipalDep,
+    lang: LangDep,
+    top: Annotated[int, Query(ge=1, le=500)] = pages.FUND_FIRST,
+    cell: Annotated[str | None, Query(max_length=8)] = None,
+    sort: Annotated[Literal["risk", "pof"], Query()] = "risk",
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    """Headline figures, risk matrix, ranking, breakdown and fleet age for everything in scope."""
+    """The scope's own ranking, the units to fund first, counts, the 5×5 matrix and ages."""
     if principal is None:
         return _to_sign_in(request)
-    return _html(request, pages.overview(conn, scope=principal.scope, lang=lang), lang)
+    body = pages.overview(
+        conn, scope=principal.scope, lang=lang, top=top, cell=cell, sort=sort, cursor=cursor
+    )
+    return _html(request, body, lang)
 
 
 @router.get("/street-offices/{street_office_id}")
@@ -153,14 +186,59 @@ def street_office(
     conn: ConnDep,
     principal: PagePrincipalDep,
     lang: LangDep,
+    community_id: Annotated[str | None, Query(max_length=64)] = None,
+    flag: Annotated[str | None, Query(max_length=32)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    """A street office's buildings ranked by need."""
+    """A street office's buildings ranked by need, filtered by compound and flag, paged."""
     if principal is None:
         return _to_sign_in(request)
-    body = pages.street_office(
-        conn, scope=principal.scope, lang=lang, street_office_id=street_office_id
+    body = places.street_office(
+        conn,
+        scope=principal.scope,
+        lang=lang,
+        street_office_id=street_office_id,
+        community_id=community_id or None,
+        flag=flag or None,
+        page_no=page,
     )
     return _html(request, body, lang)
+
+
+@router.get("/compounds/{community_id}")
+def compound(
+    request: Request, community_id: str, conn: ConnDep, principal: PagePrincipalDep, lang: LangDep
+) -> Response:
+    """A compound's buildings by need."""
+    if principal is None:
+        return _to_sign_in(request)
+    body = places.compound(conn, scope=principal.scope, lang=lang, community_id=community_id)
+    return _html(request, body, lang)
+
+
+@router.get("/buildings/{building_id}")
+def building(
+    request: Request, building_id: str, conn: ConnDep, principal: PagePrincipalDep, lang: LangDep
+) -> Response:
+    """One building: its residents, funding, redundancy, units and history."""
+    if principal is None:
+        return _to_sign_in(request)
+    body = places.building(conn, scope=principal.scope, lang=lang, building_id=building_id)
+    return _html(request, body, lang)
+
+
+@router.get("/search")
+def search(
+    request: Request,
+    conn: ConnDep,
+    principal: PagePrincipalDep,
+    lang: LangDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    """Units, buildings and compounds in scope matching the text."""
+    if principal is None:
+        return _to_sign_in(request)
+    return _html(request, pages.search(conn, scope=principal.scope, lang=lang, text=q), lang)
 
 
 @router.get("/units/{unit_id}")
@@ -186,12 +264,23 @@ def contractor(
     return _html(request, body, lang)
 
 
+@router.get("/alerts")
+def alert_feed(
+    request: Request, conn: ConnDep, principal: PagePrincipalDep, lang: LangDep
+) -> Response:
+    """The open alerts of the caller's scope."""
+    if principal is None:
+        return _to_sign_in(request)
+    return _html(request, alerts.alerts_page(conn, scope=principal.scope, lang=lang), lang)
+
+
 @router.get("/age")
 def age(
     request: Request,
     conn: ConnDep,
     principal: PagePrincipalDep,
     lang: LangDep,
+    settings: SettingsDep,
     street_office_id: str | None = None,
     equipment_only: bool = False,
     filtered: bool = False,
@@ -203,6 +292,7 @@ def age(
         conn,
         scope=principal.scope,
         lang=lang,
+        policy=load_policy(settings.scoring_policy),
         street_office_id=street_office_id or None,
         # Unfiltered views count equipment faults only, as scoring does; the form can widen it.
         equipment_only=equipment_only or not filtered,
@@ -241,5 +331,5 @@ def weights(
     """What predicts failure in this fleet: a run's fitted factor weights (latest run by default)."""
     if principal is None:
         return _to_sign_in(request)
-    body = weights_page.render(score_queries.run_weights(conn, run_id=run_id), lang=lang)
+    body = weights_page.render(run_queries.run_weights(conn=conn, run_id=run_id), lang=lang)
     return _html(request, body, lang)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from api.deps import ConnDep, ScopeDep
 from api.models.common import Instant, Page
 from api.problems import responses
-from api.queries import deadletters as q
+from queries import deadletters as q
 
 router = APIRouter(prefix="/v1", tags=["dead letters"])
 

@@ -9,9 +9,9 @@ from api.deps import ConnDep, ScopeDep
 from api.models import events as m
 from api.models.common import Instant, Page
 from api.problems import responses
-from api.queries import events as q
-from api.queries import register as rq
-from scoring import queries as sq
+from queries import events as q
+from queries import register as rq
+from queries import units as sq
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -97,6 +97,6 @@ def unit_timeline(
         "inspections": events["inspection"],
         "maintenance": events["maintenance"],
         "status": events["status"],
-        "scores": sq.score_history(conn, scope=scope, unit_id=unit_id),
+        "scores": sq.score_history(conn=conn, scope=scope, unit_id=unit_id),
         "changes": q.unit_changes(conn, unit_id=unit_id, limit=limit),
     }

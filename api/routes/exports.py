@@ -7,9 +7,12 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from api import exports as x
 from api.deps import ConnDep, ScopeDep, require
 from api.problems import responses
-from api.queries import exports as q
+from api.routes.places import office_buildings
 from api.routes.scores import RankingQueryDep
 from api.tokens import Principal
+from core.errors import NotFound
+from core.i18n import t
+from queries.ranking import all_ranked
 
 router = APIRouter(prefix="/v1", tags=["exports"])
 
@@ -19,40 +22,54 @@ LangQuery = Annotated[
 ]
 AcceptLanguage = Annotated[str | None, Header(max_length=200, include_in_schema=False)]
 
+C = x.Column
 RANKING_COLUMNS = (
-    "rank",
-    "unit_id",
-    "registration_code",
-    "district_id",
-    "street_office_id",
-    "community_id",
-    "building_id",
-    "building_name",
-    "contractor_id",
-    "flag",
-    "risk",
-    "health",
-    "pof",
-    "cof",
-    "reasons",
+    C("scope_rank", "col.scope_rank"),
+    C("rank", "col.fleet_rank"),
+    C("unit_id", "col.unit"),
+    C("registration_code", "col.registration"),
+    C("district_name", "col.district", english="district_name_en"),
+    C("district_id", "col.district_code"),
+    C("street_office_name", "col.street_office", english="street_office_name_en"),
+    C("street_office_id", "col.street_office_code"),
+    C("community_name", "col.community", english="community_name_en"),
+    C("community_id", "col.community_code"),
+    C("building_name", "col.building"),
+    C("building_id", "col.building_code"),
+    C("households", "col.households"),
+    C("floors", "col.floors"),
+    C("installed_on", "col.installed"),
+    C("renewed_on", "col.renewed"),
+    C("age", "col.age"),
+    C("service_status", "col.status_registered", labels="service"),
+    C("contractor_name", "col.contractor", english="contractor_name_en"),
+    C("contractor_id", "col.contractor_code"),
+    C("flag", "col.flag", labels="flag"),
+    C("risk", "col.risk"),
+    C("health", "col.health"),
+    C("pof", "col.pof"),
+    C("cof", "col.cof"),
+    C("reasons", "col.reasons"),
 )
 BUILDING_COLUMNS = (
-    "top_rank",
-    "building_id",
-    "building_name",
-    "community_id",
-    "community",
-    "floors",
-    "households",
-    "residents",
-    "elderly_share",
-    "units",
-    "units_in_service",
-    "another_serves",
-    "worst_flag",
-    "max_risk",
-    "fund_status",
-    "fund_balance",
+    C("need_rank", "col.need_rank"),
+    C("community", "col.community", english="community_en"),
+    C("community_id", "col.community_code"),
+    C("building_name", "col.building"),
+    C("building_id", "col.building_code"),
+    C("floors", "col.floors"),
+    C("households", "col.households"),
+    C("residents", "col.residents"),
+    C("elderly_share", "col.elderly"),
+    C("units", "col.units"),
+    C("units_in_service", "col.units_in_service"),
+    C("another_serves", "col.another_serves", labels="yes_no"),
+    C("stopped", "col.stopped_by_flag"),
+    C("worst_flag", "col.worst_flag", labels="flag"),
+    C("top_rank", "col.fleet_rank"),
+    C("max_risk", "col.max_risk"),
+    C("fund_status", "col.fund", labels="fund"),
+    C("fund_balance", "col.fund_balance"),
 )
 _FILE: dict[int | str, dict[str, Any]] = {
     200: {
@@ -90,10 +107,12 @@ def export_ranking(
 ) -> Any:
     """A table of every ranked unit with its flag and main reasons."""
     chosen = x.pick_lang(lang, accept_language)
-    run, items = q.all_ranked(lambda cursor: query.page(conn, scope, limit=1000, cursor=cursor))
+    run, items = all_ranked(conn=conn, scope=scope, **query.arguments())
+    if run is None and query.run_id is not None:
+        raise NotFound(f"no score run {query.run_id}")
     headers, rows = x.table(items, RANKING_COLUMNS, chosen)
     name = f"ranking-run{run['run_id']}" if run else "ranking"
-    title = "风险排名" if chosen == "zh-CN" else "Risk ranking"
+    title = t(chosen, "overview.ranking")
     return _file(x.render(fmt, headers, rows, title=title), fmt, name)
 
 
@@ -118,9 +137,7 @@ def export_buildings(
 ) -> Any:
     """One row per building of the office, most in need first."""
     chosen = x.pick_lang(lang, accept_language)
-    rows = q.street_office_buildings(
-        conn, scope=scope, street_office_id=street_office_id, run_id=run_id
-    )
-    headers, cells = x.table(rows, BUILDING_COLUMNS, chosen)
-    title = "楼栋清单" if chosen == "zh-CN" else "Buildings"
+    need = office_buildings(conn, scope, street_office_id, run_id)
+    headers, cells = x.table((b.__dict__ for b in need.buildings), BUILDING_COLUMNS, chosen)
+    title = t(chosen, "street.buildings")
     return _file(x.render(fmt, headers, cells, title=title), fmt, f"buildings-{street_office_id}")

@@ -15,9 +15,9 @@ from api.deps import ConnDep, PrincipalDep, ScopeDep, require
 from api.models import register as m
 from api.models.common import Page
 from api.problems import Forbidden, responses
-from api.queries import register as q
 from api.tokens import Principal
 from core.scope import Role
+from queries import register as q
 
 router = APIRouter(prefix="/v1", tags=["register"])
 

@@ -11,7 +11,9 @@ from api.models import scores as m
 from api.models.common import Day
 from api.problems import responses
 from core.errors import NotFound
-from scoring import queries as q
+from queries import ranking as q
+from queries import runs as rq
+from queries import units as uq
 
 router = APIRouter(prefix="/v1", tags=["scores"])
 
@@ -51,28 +53,21 @@ class RankingQuery:
             "contractor_id": contractor_id,
         }
 
-    def _arguments(self, limit: int, cursor: str | None) -> dict[str, Any]:
-        """The keyword arguments of ``ranking`` and ``ranking_json`` for one page."""
+    def arguments(self) -> dict[str, Any]:
+        """The filters and sort as keyword arguments of the ranking queries."""
         return {
             "run_id": self.run_id,
             "as_of": self.as_of,
             "flag": self.flag,
             "sort": self.sort,
-            "limit": limit,
-            "cursor": cursor,
             **self.places,
         }
 
-    def page(self, conn: Any, scope: Any, *, limit: int, cursor: str | None) -> q.RankingPage:
-        """One page of this ranking in the scope; 404 for an unknown run id."""
-        page = q.ranking(conn, scope=scope, **self._arguments(limit, cursor))
-        if page.run is None and self.run_id is not None:
-            raise NotFound(f"no score run {self.run_id}")
-        return page
-
     def page_json(self, conn: Any, scope: Any, *, limit: int, cursor: str | None) -> bytes:
-        """The same page as the API's JSON body; 404 for an unknown run id."""
-        body = q.ranking_json(conn, scope=scope, **self._arguments(limit, cursor))
+        """One page of this ranking in the scope as the API's JSON body; 404 for an unknown run id."""
+        body = q.ranking_json(
+            conn=conn, scope=scope, limit=limit, cursor=cursor, **self.arguments()
+        )
         if body is None:
             if self.run_id is not None:
                 raise NotFound(f"no score run {self.run_id}")
@@ -156,7 +151,9 @@ async def explanation(
     ] = None,
 ) -> Any:
     """The unit's latest score (or in the given run) with every factor."""
-    row = await db.read(q.explanation, scope=scope, unit_id=unit_id, run_id=run_id)
+    row = await db.read(
+        lambda conn: uq.explanation(conn=conn, scope=scope, unit_id=unit_id, run_id=run_id)
+    )
     if row is None:
         raise NotFound(f"no score for unit {unit_id!r}")
     return _json(row)
@@ -172,7 +169,7 @@ def list_runs(
     conn: ConnDep, _scope: ScopeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> Any:
     """Run metadata only; scores are read through rankings and explanations."""
-    return q.runs(conn, limit=limit)
+    return rq.runs(conn=conn, limit=limit)
 
 
 @router.get(
@@ -183,7 +180,7 @@ def list_runs(
 )
 def get_run(conn: ConnDep, _scope: ScopeDep, run_id: RunId) -> Any:
     """A run's as-of date, policy, model and timings."""
-    run = q.resolve_run(conn, run_id=run_id)
+    run = rq.resolve_run(conn=conn, run_id=run_id)
     if run is None:
         raise NotFound(f"no score run {run_id}")
     return run
@@ -200,7 +197,7 @@ def get_run(conn: ConnDep, _scope: ScopeDep, run_id: RunId) -> Any:
 )
 def run_weights(conn: ConnDep, _scope: ScopeDep, run_id: RunId) -> Any:
     """The weights behind a run's likelihood of failure."""
-    found = q.run_weights(conn, run_id=run_id)
+    found = rq.run_weights(conn=conn, run_id=run_id)
     if found is None:
         raise NotFound(f"no score run {run_id}")
     return found
@@ -247,6 +244,6 @@ def compare(
 ) -> Any:
     """Units in your scope that moved most, flags that changed, and the factors behind each move."""
     for run_id in (run_a, run_b):
-        if q.resolve_run(conn, run_id=run_id) is None:
+        if rq.resolve_run(conn=conn, run_id=run_id) is None:
             raise NotFound(f"no score run {run_id}")
-    return q.compare_runs(conn, scope=scope, run_a=run_a, run_b=run_b, limit=limit)
+    return rq.compare_runs(conn=conn, scope=scope, run_a=run_a, run_b=run_b, limit=limit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 
 from core.i18n import user_lang
 from liftwatch.failures import ensure_port_free
@@ -23,6 +24,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo.add_argument(
         "--units", type=int, default=1500, help="units in the simulated city (default: 1500)"
     )
+    demo.add_argument(
+        "--since",
+        type=date.fromisoformat,
+        default=None,
+        metavar="DATE",
+        help="first day of the simulated history (default: 2019-01-01; later is quicker)",
+    )
     demo.add_argument("--reload", action="store_true", help="load the data again even if present")
     demo.set_defaults(func=_demo)
 
@@ -32,6 +40,5 @@ def _demo(args: argparse.Namespace) -> int:
 
     # Checked first: the demo takes minutes to load before it would find the port taken.
     ensure_port_free(args.host, args.port, lang=user_lang())
-    return run_demo(
-        DemoPlan(city_units=args.units), host=args.host, port=args.port, reload_data=args.reload
-    )
+    plan = DemoPlan(city_units=args.units, start=args.since or DemoPlan.start)
+    return run_demo(plan, host=args.host, port=args.port, reload_data=args.reload)

@@ -1,4 +1,4 @@
-"""`liftwatch report`: a self-contained HTML report of the ranking and the flagged units, for meetings."""
+"""`liftwatch report`: a self-contained HTML report of a scope's short list and ranking, for meetings."""
 
 from __future__ import annotations
 
@@ -24,10 +24,11 @@ _TABLES = {
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "report",
-        help="write a self-contained HTML report of the ranking and the flagged units",
-        description="Write one HTML file with the latest score run's flagged units, the ranking, "
-        "counts per street office, the risk matrix and a breakdown by community. plotly.js and "
-        "the stylesheet are inlined, so the file opens with no network (e.g. in a meeting room).",
+        help="write a self-contained HTML report of the scope's short list and ranking",
+        description="Write one HTML file from the latest score run: the units to fund first, "
+        "counts by flag and street office, the 5x5 risk matrix, and the scope's whole ranking in "
+        "pages of 100. Only tables and the inlined stylesheet, so the file opens with no network "
+        "(e.g. in a meeting room) and stays small.",
     )
     parser.add_argument(
         "--scope",

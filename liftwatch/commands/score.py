@@ -15,7 +15,9 @@ from core.errors import Invalid, NotFound
 from core.scope import ADMIN
 from core.settings import get_settings
 from liftwatch.commands import backtest as backtest_commands
-from scoring import queries
+from queries import ranking as ranking_q
+from queries import runs as runs_q
+from queries import units as units_q
 from scoring.model import load_model, save_model
 from scoring.policy import Policy, load_policy
 from scoring.run import run
@@ -81,7 +83,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     top.add_argument("--run", type=int, default=None, help="run id (default: latest)")
     top.add_argument("--limit", type=int, default=20, help="how many units (default: 20)")
     top.add_argument(
-        "--flag", default=None, choices=queries.FLAGS, help="only units with this flag"
+        "--flag", default=None, choices=ranking_q.FLAGS, help="only units with this flag"
     )
     top.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the reasons")
     top.add_argument(
@@ -186,7 +188,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _runs(args: argparse.Namespace) -> int:
     with connect() as conn:
-        for r in queries.runs(conn, limit=args.limit):
+        for r in runs_q.runs(conn=conn, limit=args.limit):
             print(
                 f"{r['run_id']:>6}  as of {r['as_of']}  {r['unit_count']:>8} units  policy "
                 f"{r['policy_version']} ({r['policy_hash']})  model {r['model_version'] or '-'}  "
@@ -197,8 +199,13 @@ def _runs(args: argparse.Namespace) -> int:
 
 def _top(args: argparse.Namespace) -> int:
     with connect() as conn:
-        page = queries.ranking(
-            conn, scope=ADMIN, run_id=args.run, flag=args.flag, limit=args.limit, sort=args.sort
+        page = ranking_q.ranking(
+            conn=conn,
+            scope=ADMIN,
+            run_id=args.run,
+            flag=args.flag,
+            limit=args.limit,
+            sort=args.sort,
         )
     if page.run is None:
         raise NotFound("no score run stored yet; run `liftwatch score run`")
@@ -215,7 +222,7 @@ def _top(args: argparse.Namespace) -> int:
 
 def _explain(args: argparse.Namespace) -> int:
     with connect() as conn:
-        found = queries.explanation(conn, scope=ADMIN, unit_id=args.unit_id, run_id=args.run)
+        found = units_q.explanation(conn=conn, scope=ADMIN, unit_id=args.unit_id, run_id=args.run)
     if found is None:
         raise NotFound(
             f"unit {args.unit_id} has no score" + (f" in run {args.run}" if args.run else "")
@@ -226,8 +233,8 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     with connect() as conn:
-        result = queries.compare_runs(
-            conn, scope=ADMIN, run_a=args.run_a, run_b=args.run_b, limit=args.limit
+        result = runs_q.compare_runs(
+            conn=conn, scope=ADMIN, run_a=args.run_a, run_b=args.run_b, limit=args.limit
         )
     print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     return 0

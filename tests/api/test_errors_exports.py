@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from api.problems import TYPE_BASE
+from core.i18n import FLAGS, t
 from liftwatch.cli import main
 from tests.api.conftest import Api
 
@@ -94,31 +95,60 @@ def test_a_started_app_leaves_its_startup_objects_out_of_garbage_collection(
 
 
 @pytest.mark.parametrize(
-    ("lang", "header", "flag"), [("zh-CN", "排名", "已停用"), ("en", "Rank", "stopped")]
+    ("lang", "header", "unit", "flag", "flag_label"),
+    [
+        ("zh-CN", "本辖区排名", "电梯", "标记", "停用"),
+        ("en", "Rank here", "Unit", "Flag", "Stopped"),
+    ],
 )
 def test_ranking_exports_in_both_languages(
-    shared_api: Api, lang: str, header: str, flag: str
+    shared_api: Api, lang: str, header: str, unit: str, flag: str, flag_label: str
 ) -> None:
     response = shared_api.get("bureau", "/v1/exports/rankings.csv", params={"lang": lang})
     assert response.status_code == 200
     assert response.content.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0][0] == header
-    assert {r[1] for r in rows[1:]} == {"U1", "U2", "U3"}
-    assert flag in {r[9] for r in rows[1:]}
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert next(iter(rows[0])) == header
+    assert {r[unit] for r in rows} == {"U1", "U2", "U3"}
+    # The page's labels, from the one catalogue: never a raw code.
+    assert flag_label in {r[flag] for r in rows}
+    assert {r[flag] for r in rows} <= {t(lang, f"flag.{f}") for f in FLAGS}  # type: ignore[arg-type]
+    assert [r[header] for r in rows] == ["1", "2", "3"]
     xlsx = shared_api.get("bureau", "/v1/exports/rankings.xlsx", params={"lang": lang})
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet is not None
     values = list(sheet.iter_rows(values_only=True))
     assert values[0][0] == header and len(values) == 4
+    assert sheet.auto_filter.ref == sheet.dimensions
+    widths = {sheet.column_dimensions[c].width for c in "ABCDEFGH"}
+    assert len(widths) > 1, "columns are sized to their content, not all alike"
+
+
+def test_ranking_export_names_places_and_gives_what_a_bureau_hands_out(shared_api: Api) -> None:
+    response = shared_api.get("bureau", "/v1/exports/rankings.csv", params={"lang": "zh-CN"})
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    first = rows[0]
+    for column in (
+        "区",
+        "区编码",
+        "街道",
+        "街道编码",
+        "社区",
+        "维保单位",
+        "户数",
+        "安装日期",
+        "梯龄（年）",
+    ):
+        assert first[column], column
+    assert first["区"] != first["区编码"]
 
 
 def test_export_language_follows_accept_language(shared_api: Api) -> None:
     headers = {**shared_api.as_("admin"), "Accept-Language": "en-US,en;q=0.9,zh;q=0.5"}
     english = shared_api.client.get("/v1/exports/rankings.csv", headers=headers)
-    assert english.content.decode("utf-8-sig").startswith("Rank,")
+    assert english.content.decode("utf-8-sig").startswith("Rank here,")
     default = shared_api.get("admin", "/v1/exports/rankings.csv")
-    assert default.content.decode("utf-8-sig").startswith("排名,")
+    assert default.content.decode("utf-8-sig").startswith("本辖区排名,")
 
 
 def test_street_office_building_list(shared_api: Api) -> None:
@@ -126,14 +156,15 @@ def test_street_office_building_list(shared_api: Api) -> None:
         "street_office", "/v1/street-offices/S1/buildings.csv", params={"lang": "en"}
     )
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert [r["Building"] for r in rows] == ["B1", "B4"]
+    assert [r["Building code"] for r in rows] == ["B1", "B4"]
     assert rows[0]["Another elevator still serves"] == "yes" and rows[0]["Units"] == "2"
-    assert rows[1]["Units"] == "0" and rows[1]["Best rank"] == ""
+    assert rows[1]["Units"] == "0" and rows[1]["Fleet rank"] == ""
     zh = shared_api.get(
         "street_office", "/v1/street-offices/S1/buildings.xlsx", params={"lang": "zh-CN"}
     )
     sheet = openpyxl.load_workbook(io.BytesIO(zh.content)).active
-    assert sheet is not None and sheet["B1"].value == "楼栋编码"
+    assert sheet is not None and sheet["E1"].value == "楼栋编码"
+    assert sheet.auto_filter.ref == sheet.dimensions
     assert shared_api.get("street_office", "/v1/street-offices/S2/buildings.csv").status_code == 404
     assert shared_api.get("bureau", "/v1/street-offices/S3/buildings.csv").status_code == 404
     assert shared_api.get("contractor", "/v1/street-offices/S1/buildings.csv").status_code == 403

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -71,13 +72,13 @@ def _unit(
         "pof": pof,
         "cof": cof,
         "risk": pof * cof,
-        "building": "2号楼",
+        "building_name": "2号楼",
         "street_office_id": office,
-        "street_office": "曙光街道",
-        "street_office_en": "Shuguang",
+        "street_office_name": "曙光街道",
+        "street_office_name_en": "Shuguang",
         "community_id": community,
-        "community": "稻香园西里",
-        "community_en": None,
+        "community_name": "稻香园西里",
+        "community_name_en": None,
     }
 
 
@@ -110,19 +111,6 @@ def test_waterfall_adds_up_to_the_health_index() -> None:
     assert list(trace.x)[-1] == "健康指数"
     assert sum(trace.y[:-1]) == pytest.approx(6.0)
     assert "故障率" in trace.x
-
-
-def test_risk_matrix_has_one_trace_per_present_flag_in_urgency_order() -> None:
-    units = [
-        _unit("a", "ok", 0.1, 1.0),
-        _unit("b", "stopped", 0.6, 2.4),
-        _unit("c", "stopped", 0.5, 2.0),
-    ]
-    fig = figures.risk_matrix(units, "en")
-    assert [tr.name for tr in fig.data] == ["Stopped", "OK"]
-    assert list(fig.data[0].x) == [0.6, 0.5]
-    assert fig.data[0].marker.color == figures.FLAG_COLORS["stopped"]
-    assert fig.layout.xaxis.title.text == "Probability of failure"
 
 
 def test_breakdown_nests_communities_in_street_offices_with_flagged_share() -> None:
@@ -190,45 +178,62 @@ def test_timeline_colours_faults_by_cause_and_puts_each_kind_on_its_lane() -> No
     assert set(by_name["不合格"].y) == {"检验"}
 
 
-def test_age_failure_shades_the_overhaul_zone_from_15_years_and_a_high_rate() -> None:
+def test_age_failure_shades_the_zone_it_is_given_whatever_the_points() -> None:
     points = [
         {"unit_id": f"u{i}", "age": float(a), "failure_rate": float(r), "flag": f, "building": "b"}
         for i, (a, r, f) in enumerate([(5, 1, "ok"), (20, 9, "replace_or_overhaul"), (18, 2, None)])
     ]
-    assert figures.overhaul_zone_rate(points) == pytest.approx(1.5 * 4)
-    fig = figures.age_failure(points, "en")
+    fig = figures.age_failure(points, "en", zone_age=15.0, zone_rate=2.25)
     zone = fig.layout.shapes[0]
-    assert (zone.x0, zone.y0) == (15.0, pytest.approx(6.0))
+    assert (zone.x0, zone.y0) == (15.0, pytest.approx(2.25))
     assert [tr.name for tr in fig.data] == ["Replace or overhaul", "OK", "—"]
-    assert figures.age_failure([], "en").layout.shapes[0].y0 == 1.0
+    assert figures.age_failure([], "en", zone_age=15.0, zone_rate=2.25).layout.shapes[0].y0 == 2.25
 
 
 def test_freshness_counts_every_state_even_when_zero() -> None:
     fig = figures.freshness(
-        [{"freshness": "online"}, {"freshness": "silent"}, {"freshness": "silent"}], "en"
+        [SimpleNamespace(freshness=f) for f in ("online", "silent", "silent", "late")], "en"
     )
-    assert list(fig.data[0].x) == ["Online", "Offline", "Silent", "Never reported"]
-    assert list(fig.data[0].y) == [1, 0, 2, 0]
+    assert list(fig.data[0].x) == ["Online", "Offline", "Going silent", "Silent", "Never reported"]
+    assert list(fig.data[0].y) == [1, 0, 1, 2, 0]
 
 
-def test_building_need_keeps_the_ranked_order_across_fund_colours() -> None:
+def _building(building_id: str, community: str, name: str, risk: float, fund: str) -> Any:
+    return SimpleNamespace(
+        building_id=building_id,
+        building_name=name,
+        community=community,
+        community_en=None,
+        max_risk=risk,
+        fund_status=fund,
+    )
+
+
+def test_building_need_keeps_each_compounds_building_apart_in_ranked_order() -> None:
     rows = [
-        {"name": "7号楼", "max_risk": 2.0, "fund_status": "none"},
-        {"name": "2号楼", "max_risk": 1.0, "fund_status": "funded"},
+        _building("dxy-7", "稻香园西里", "7号楼", 2.0, "none"),
+        _building("ly-7", "六一小区", "7号楼", 1.5, "none"),
+        _building("dxy-2", "稻香园西里", "2号楼", 1.0, "funded"),
     ]
     fig = figures.building_need(rows, "en")
-    assert list(fig.layout.xaxis.categoryarray) == ["7号楼", "2号楼"]
+    assert list(fig.layout.xaxis.categoryarray) == ["dxy-7", "ly-7", "dxy-2"]
+    assert list(fig.layout.xaxis.ticktext) == [
+        "稻香园西里 7号楼",
+        "六一小区 7号楼",
+        "稻香园西里 2号楼",
+    ]
+    none = next(tr for tr in fig.data if tr.name == "No fund")
+    assert list(none.y) == [2.0, 1.5]
     assert {tr.name for tr in fig.data} == {"No fund", "Funded"}
 
 
 def test_figures_serialise_to_json() -> None:
     units = [_unit("a", "stopped", 0.6, 2.0)]
     for fig in (
-        figures.risk_matrix(units, "en"),
         figures.breakdown(units, "zh-CN"),
         figures.age_distribution([1.0, 16.0], "en"),
         figures.waterfall(FACTORS, "en"),
         figures.score_history([{"as_of": "2026-01-01", "risk": 1.0, "health": 5.0}], "en"),
-        figures.rejection_reasons([{"reason": "unknown_unit", "n": 3}], "en"),
+        figures.rejection_reasons([SimpleNamespace(reason="unknown_unit", n=3)], "en"),
     ):
         assert fig.to_json()

@@ -85,7 +85,7 @@ def test_bureau_overview_shows_only_its_district(client: Any, world: factories.W
         r'<div class="value">3</div><div class="label">Registered as stopped</div>', html
     )
     assert re.search(
-        r'<div class="value">5</div><div class="label">Flagged: Replace or overhaul</div>', html
+        r'<div class="value">5</div><div class="label">Replace or overhaul</div>', html
     )
 
 
@@ -121,7 +121,15 @@ def test_contractor_page_shows_freshness_and_rejections_escaped(
     assert rows["ly-3-1"] == "Silent"
     assert rows["dxy-2-1"] == "Never reported"
     assert "cy-1-1" in rows  # its own unit in another district
-    assert "unknown_unit" in html and "ghost-1" in html
+    assert "Unit not in the register" in html and "ghost-1" in html
+    assert ">unknown_unit<" not in html
+    zh = (
+        _as(client, world, "contractor")
+        .get(f"/dashboards/contractors/{factories.CONTRACTOR}", params={"lang": "zh-CN"})
+        .text
+    )
+    assert "登记册中没有这部电梯" in zh and "请核对编号" in zh
+    assert "+08:00" in zh
     admin = (
         _as(client, world, "admin")
         .get(f"/dashboards/contractors/{factories.OTHER_CONTRACTOR}")
@@ -188,3 +196,82 @@ def test_a_contractor_is_offered_no_building_export(client: Any, world: factorie
         .text
     )
     assert "buildings.csv" not in html
+
+
+def test_bureau_page_names_its_district_and_says_stopped_units_come_first(
+    client: Any, world: factories.World
+) -> None:
+    zh = _as(client, world, "bureau").get("/dashboards/", params={"lang": "zh-CN"}).text
+    assert "<h1>海淀区概览</h1>" in zh
+    assert "停用的电梯" in zh[zh.index('id="order-note"') :][:200]
+    en = _as(client, world, "bureau").get("/dashboards/", params={"lang": "en", "top": 2}).text
+    fund_first = en[en.index('data-table="fund-first"') :]
+    fund_first = fund_first[: fund_first.index("</table>")]
+    assert fund_first.count("<tr>") == 3  # the header and the two asked for
+    assert "Fund these first: the top 2 units" in en
+
+
+def test_a_matrix_cell_lists_its_units(client: Any, world: factories.World) -> None:
+    html = (
+        _as(client, world, "bureau")
+        .get("/dashboards/overview", params={"lang": "en", "cell": "5-4"})
+        .text
+    )
+    listed = html[html.index('data-table="matrix-units"') :]
+    listed = listed[: listed.index("</table>")]
+    assert sorted(re.findall(r">((?:dxy|ly|xs)-\d-\d)</a>", listed)) == sorted(factories.DXY_UNITS)
+    assert 'data-cell="5-4" class="selected"' in html
+    empty = (
+        _as(client, world, "bureau")
+        .get("/dashboards/overview", params={"cell": "1-1", "lang": "zh-CN"})
+        .text
+    )
+    assert "这一格没有电梯" in empty
+
+
+def test_street_office_page_filters_by_compound_and_flag(
+    client: Any, world: factories.World
+) -> None:
+    c = _as(client, world, "street_office")
+    path = f"/dashboards/street-offices/{factories.STREET_OFFICE}"
+    stopped = c.get(path, params={"lang": "en", "flag": "stopped"}).text
+    table = stopped[stopped.index('data-table="buildings"') :]
+    assert sorted(re.findall(r'href="/dashboards/buildings/([^"]+)"', table)) == [
+        "dxy-2",
+        "dxy-4",
+        "dxy-5",
+    ]
+    assert "Page 1 of 1, 3 buildings" in stopped
+    liuyin = c.get(path, params={"lang": "en", "community_id": "liuyin"}).text
+    table = liuyin[liuyin.index('data-table="buildings"') :]
+    assert sorted(re.findall(r'href="/dashboards/buildings/([^"]+)"', table)) == ["ly-1", "ly-3"]
+
+
+def test_drill_down_pages_have_breadcrumbs_and_stay_in_scope(
+    client: Any, world: factories.World
+) -> None:
+    c = _as(client, world, "street_office")
+    building = c.get("/dashboards/buildings/dxy-2", params={"lang": "zh-CN"})
+    crumbs = building.text[building.text.index('<nav class="crumbs">') :]
+    crumbs = crumbs[: crumbs.index("</nav>")]
+    assert re.findall(r'href="([^"]+)"', crumbs) == [
+        "/dashboards/",
+        f"/dashboards/street-offices/{factories.STREET_OFFICE}",
+        "/dashboards/compounds/dxy-west",
+    ]
+    assert "楼栋：稻香园西里 2号楼" in building.text
+    assert c.get("/dashboards/compounds/dxy-west").status_code == 200
+    assert c.get("/dashboards/buildings/xs-9").status_code == 404  # another street office
+    assert c.get("/dashboards/compounds/xs").status_code == 404
+    hits = c.get("/dashboards/search", params={"q": "9号楼", "lang": "en"}).text
+    assert "No unit, building or community matches." in hits
+
+
+def test_age_page_draws_the_fleet_wide_line_for_every_scope(
+    client: Any, world: factories.World
+) -> None:
+    def reference(role: str) -> str:
+        html = _as(client, world, role).get("/dashboards/age", params={"lang": "en"}).text
+        return re.findall(r"The overhaul zone is[^<]*", html)[0]
+
+    assert reference("admin") == reference("street_office") == reference("contractor")

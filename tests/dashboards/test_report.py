@@ -24,13 +24,13 @@ def on_small_district(
     monkeypatch.setenv("LIFTWATCH_DATABASE_URL", small_district[0])
 
 
-def _flagged(html: str) -> str:
-    start = html.index('data-table="flagged"')
+def _table(html: str, name: str) -> str:
+    start = html.index(f'data-table="{name}"')
     return html[start : html.index("</table>", start)]
 
 
 @pytest.mark.usefixtures("on_small_district")
-def test_bureau_report_is_self_contained_and_lists_its_flagged_units(
+def test_bureau_report_is_self_contained_and_leads_with_its_short_list(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "meeting" / "report.html"
@@ -50,15 +50,22 @@ def test_bureau_report_is_self_contained_and_lists_its_flagged_units(
     )
     assert f"wrote {out}" in capsys.readouterr().out
     html = out.read_text("utf-8")
-    assert '<html lang="zh-CN">' in html and "电梯风险排名报告" in html
-    assert plotly_js() in html
-    assert re.findall(r'(?:src|href)="', html.replace(plotly_js(), "")) == []  # nothing to fetch
-    flagged = _flagged(html)
-    for unit_id in factories.DXY_UNITS:
-        assert f">{unit_id}<" in flagged
-    assert "ly-1-1" not in flagged  # not flagged
+    assert '<html lang="zh-CN">' in html and "电梯风险排名报告 · 海淀区" in html
+    assert "bureau:" not in html  # the district is named, not coded
+    # Tables only: no plotly.js, nothing to fetch, small enough to mail.
+    assert plotly_js()[:200] not in html
+    assert re.findall(r'(?:src|href)="', html) == []
+    assert len(html.encode()) < 200_000
+    short = _table(html, "fund-first")
+    ids = re.findall(r'<span class="id">([a-z0-9-]+)</span>', short)
+    assert set(ids[:3]) == set(factories.DXY_FAILED)  # stopped first
+    assert set(factories.DXY_UNITS) <= set(ids)
+    assert "365天内设备故障9次" in short  # the stored reasons, as the exports list them
     assert "cy-1-1" not in html  # another district
-    assert "定期检验不合格且尚未复检合格，须停止使用" in flagged
+    matrix = _table(html, "matrix")
+    assert sum(int(n) for n in re.findall(r'data-cell="\d-\d">(\d+)', matrix)) == 12
+    full = html[html.index("<details") :]
+    assert all(f">{u}<" in full for u in factories.DXY_UNITS + factories.NEW_UNITS)
 
 
 @pytest.mark.usefixtures("on_small_district")
@@ -79,9 +86,8 @@ def test_street_office_report_in_english_covers_only_its_units(tmp_path: Path) -
         == 0
     )
     html = out.read_text("utf-8")
-    assert "Elevator risk ranking" in html and "scope street_office:xisanqi" in html
-    assert "No unit is flagged." in html
-    assert "xs-9-1" in html and "dxy-2-1" not in html
+    assert "Elevator risk ranking · Xisanqi" in html and "scope Xisanqi" in html
+    assert ">xs-9-1<" in _table(html, "fund-first") and "dxy-2-1" not in html
 
 
 @pytest.mark.usefixtures("on_small_district")

@@ -10,7 +10,9 @@ import pytest
 
 from core.errors import Invalid
 from core.scope import ADMIN, Scope
-from scoring import queries
+from queries import ranking as ranking_q
+from queries import runs as runs_q
+from queries import units as units_q
 from scoring.policy import load_policy
 from scoring.run import run
 from tests.scoring import factories as f
@@ -55,8 +57,8 @@ def test_keyset_pages_walk_the_whole_ranking_once(conn: psycopg.Connection[Any])
         seen: list[str] = []
         cursor = None
         while True:
-            page = queries.ranking(
-                conn, scope=ADMIN, run_id=run_id, sort=sort, limit=7, cursor=cursor
+            page = ranking_q.ranking(
+                conn=conn, scope=ADMIN, run_id=run_id, sort=sort, limit=7, cursor=cursor
             )
             seen += [i["unit_id"] for i in page.items]
             cursor = page.next_cursor
@@ -64,9 +66,9 @@ def test_keyset_pages_walk_the_whole_ranking_once(conn: psycopg.Connection[Any])
                 break
         assert len(seen) == 30
         assert len(set(seen)) == 30
-    ranks = [i["rank"] for i in queries.ranking(conn, scope=ADMIN, limit=30).items]
+    ranks = [i["rank"] for i in ranking_q.ranking(conn=conn, scope=ADMIN, limit=30).items]
     assert ranks == list(range(1, 31))
-    by_health = queries.ranking(conn, scope=ADMIN, sort="health", limit=30).items
+    by_health = ranking_q.ranking(conn=conn, scope=ADMIN, sort="health", limit=30).items
     assert [i["health"] for i in by_health] == sorted(
         (i["health"] for i in by_health), reverse=True
     )
@@ -92,23 +94,23 @@ def test_filters_and_scope_are_applied_in_sql(conn: psycopg.Connection[Any]) -> 
     _two_districts(conn)
     _run(conn, date(2023, 5, 1))
     d2 = Scope("bureau", "D2")
-    page = queries.ranking(conn, scope=d2, limit=100)
+    page = ranking_q.ranking(conn=conn, scope=d2, limit=100)
     assert len(page.items) == 15
     assert {i["district_id"] for i in page.items} == {"D2"}
-    assert queries.ranking(conn, scope=d2, district_id="D1", limit=100).items == []
-    assert len(queries.ranking(conn, scope=ADMIN, building_id="D1-B2", limit=100).items) == 3
+    assert ranking_q.ranking(conn=conn, scope=d2, district_id="D1", limit=100).items == []
+    assert len(ranking_q.ranking(conn=conn, scope=ADMIN, building_id="D1-B2", limit=100).items) == 3
     contractor = Scope("contractor", "D1-K")
     assert {
-        i["contractor_id"] for i in queries.ranking(conn, scope=contractor, limit=100).items
+        i["contractor_id"] for i in ranking_q.ranking(conn=conn, scope=contractor, limit=100).items
     } == {"D1-K"}
-    flagged = queries.ranking(conn, scope=ADMIN, flag="ok", limit=100).items
+    flagged = ranking_q.ranking(conn=conn, scope=ADMIN, flag="ok", limit=100).items
     assert all(i["flag"] == "ok" for i in flagged)
-    assert queries.explanation(conn, scope=d2, unit_id="D1-U00") is None
-    assert queries.explanation(conn, scope=d2, unit_id="nope") is None
+    assert units_q.explanation(conn=conn, scope=d2, unit_id="D1-U00") is None
+    assert units_q.explanation(conn=conn, scope=d2, unit_id="nope") is None
     with pytest.raises(Invalid):
-        queries.ranking(conn, scope=ADMIN, sort="age")
+        ranking_q.ranking(conn=conn, scope=ADMIN, sort="age")
     with pytest.raises(Invalid):
-        queries.ranking(conn, scope=ADMIN, cursor="garbage")
+        ranking_q.ranking(conn=conn, scope=ADMIN, cursor="garbage")
 
 
 def test_history_and_comparison_explain_what_moved(conn: psycopg.Connection[Any]) -> None:
@@ -124,23 +126,23 @@ def test_history_and_comparison_explain_what_moved(conn: psycopg.Connection[Any]
             contractor="D1-K",
         )
     second = _run(conn, date(2023, 7, 31))
-    history = queries.score_history(conn, scope=ADMIN, unit_id="D1-U00")
+    history = units_q.score_history(conn=conn, scope=ADMIN, unit_id="D1-U00")
     assert [h["run_id"] for h in history] == [first, second]
     assert history[1]["rank"] < history[0]["rank"]
     assert history[1]["health"] > history[0]["health"]
-    diff = queries.compare_runs(conn, scope=ADMIN, run_a=first, run_b=second)
+    diff = runs_q.compare_runs(conn=conn, scope=ADMIN, run_a=first, run_b=second)
     mover = diff["moved_up"][0]
     assert mover["unit_id"] == "D1-U00"
     factors = [w["factor"] for w in mover["why"]]
     assert factors[0] in {"fault_rate", "serious_rate", "entrapments", "trend"}
     assert diff["run_a"]["run_id"] == first
-    outside = queries.compare_runs(conn, scope=Scope("bureau", "D2"), run_a=first, run_b=second)
+    outside = runs_q.compare_runs(conn=conn, scope=Scope("bureau", "D2"), run_a=first, run_b=second)
     assert all(m["unit_id"].startswith("D2") for m in outside["moved_up"] + outside["moved_down"])
-    assert [r["run_id"] for r in queries.runs(conn)] == [second, first]
-    latest_before = queries.ranking(conn, scope=ADMIN, as_of=date(2023, 6, 1), limit=1)
+    assert [r["run_id"] for r in runs_q.runs(conn=conn)] == [second, first]
+    latest_before = ranking_q.ranking(conn=conn, scope=ADMIN, as_of=date(2023, 6, 1), limit=1)
     assert latest_before.run is not None
     assert latest_before.run["run_id"] == first
-    found = queries.explanation(conn, scope=ADMIN, unit_id="D1-U00", run_id=first)
+    found = units_q.explanation(conn=conn, scope=ADMIN, unit_id="D1-U00", run_id=first)
     assert found is not None
     assert found["run_id"] == first
     assert found["flag_reason"] is None or found["flag_reason"]["zh"]

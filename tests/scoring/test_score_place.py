@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 
 from core.scope import ADMIN, Scope
-from scoring import queries
+from queries import ranking as ranking_q
 from scoring.policy import load_policy
 from scoring.reasons import summary
 from scoring.run import run
@@ -128,21 +128,23 @@ def test_a_stale_stored_place_hides_a_unit_and_never_shows_one(
     _fleet(conn)
     _run(conn)
     d1, d2 = Scope("street_office", "D1-S"), Scope("street_office", "D2-S")
-    assert len(queries.ranking(conn, scope=d1, limit=100).items) == 4
+    assert len(ranking_q.ranking(conn=conn, scope=d1, limit=100).items) == 4
     # As if a trigger had been bypassed: the score says D2-S, the register D1-S.
     conn.execute(
         "UPDATE unit_score SET district_id = 'D2', street_office_id = 'D2-S'"
         " WHERE unit_id = 'D1-U00'"
     )
-    assert len(queries.ranking(conn, scope=d1, limit=100).items) == 3
+    assert len(ranking_q.ranking(conn=conn, scope=d1, limit=100).items) == 3
     for scope in (d2, ADMIN):
         for page in (
-            queries.ranking(conn, scope=scope, limit=100, street_office_id="D2-S"),
-            queries.ranking(conn, scope=scope, limit=100, district_id="D2"),
+            ranking_q.ranking(conn=conn, scope=scope, limit=100, street_office_id="D2-S"),
+            ranking_q.ranking(conn=conn, scope=scope, limit=100, district_id="D2"),
         ):
             assert "D1-U00" not in {i["unit_id"] for i in page.items}
-    assert "D1-U00" not in {i["unit_id"] for i in queries.ranking(conn, scope=d2, limit=100).items}
-    body = queries.ranking_json(conn, scope=d2, limit=100)
+    assert "D1-U00" not in {
+        i["unit_id"] for i in ranking_q.ranking(conn=conn, scope=d2, limit=100).items
+    }
+    body = ranking_q.ranking_json(conn=conn, scope=d2, limit=100)
     assert body is not None and b"D1-U00" not in body
 
 
@@ -151,8 +153,8 @@ def test_listed_place_is_unit_place(conn: psycopg.Connection[Any]) -> None:
     _fleet(conn)
     columns = "unit_id, building_id, community_id, street_office_id, district_id, contractor_id"
     for a, b in (
-        (queries._LISTED_PLACE, sql.SQL("unit_place")),
-        (sql.SQL("unit_place"), queries._LISTED_PLACE),
+        (ranking_q._LISTED_PLACE, sql.SQL("unit_place")),
+        (sql.SQL("unit_place"), ranking_q._LISTED_PLACE),
     ):
         extra = conn.execute(
             sql.SQL("SELECT {c} FROM {a} p EXCEPT SELECT {c} FROM {b} q").format(
@@ -191,8 +193,10 @@ def test_ranking_json_is_the_ranking(conn: psycopg.Connection[Any]) -> None:
         for case in cases:
             cursor = None
             while True:
-                page = queries.ranking(conn, scope=scope, limit=3, cursor=cursor, **case)
-                body = queries.ranking_json(conn, scope=scope, limit=3, cursor=cursor, **case)
+                page = ranking_q.ranking(conn=conn, scope=scope, limit=3, cursor=cursor, **case)
+                body = ranking_q.ranking_json(
+                    conn=conn, scope=scope, limit=3, cursor=cursor, **case
+                )
                 assert body is not None
                 expected = {"run": page.run, "items": page.items, "next_cursor": page.next_cursor}
                 assert _same_instants(orjson.loads(body)) == _same_instants(
@@ -201,4 +205,4 @@ def test_ranking_json_is_the_ranking(conn: psycopg.Connection[Any]) -> None:
                 cursor = page.next_cursor
                 if cursor is None:
                     break
-    assert queries.ranking_json(conn, scope=ADMIN, run_id=999) is None
+    assert ranking_q.ranking_json(conn=conn, scope=ADMIN, run_id=999) is None

@@ -9,7 +9,8 @@ import psycopg
 import pytest
 
 from core.scope import ADMIN, Scope
-from scoring import queries
+from queries import ranking as ranking_q
+from queries import units as units_q
 from scoring.policy import load_policy
 from scoring.run import run
 from tests.support.seed_cases import load_seed_cases
@@ -31,7 +32,7 @@ def seed_run(conn: psycopg.Connection[Any]) -> int:
 def test_daoxiangyuan_west_is_flagged_failed_units_first_and_scoped(
     conn: psycopg.Connection[Any], seed_run: int
 ) -> None:
-    page = queries.ranking(conn, scope=ADMIN, run_id=seed_run, community_id="DXYX", limit=20)
+    page = ranking_q.ranking(conn=conn, scope=ADMIN, run_id=seed_run, community_id="DXYX", limit=20)
     ranked = [item["unit_id"] for item in page.items]
     assert sorted(ranked) == sorted(DXYX)
     assert set(ranked[:3]) == FAILED
@@ -39,10 +40,10 @@ def test_daoxiangyuan_west_is_flagged_failed_units_first_and_scoped(
     for item in page.items[3:]:
         assert item["flag"] in ("replace_or_overhaul", "safety_assessment")
         assert "repeated_defects" in item["flag_rule"] or "rectification" in item["flag_rule"]
-    whole = queries.ranking(conn, scope=ADMIN, run_id=seed_run, limit=3)
+    whole = ranking_q.ranking(conn=conn, scope=ADMIN, run_id=seed_run, limit=3)
     assert {i["unit_id"] for i in whole.items} == FAILED
     for unit_id in FAILED:
-        found = queries.explanation(conn, scope=ADMIN, unit_id=unit_id)
+        found = units_q.explanation(conn=conn, scope=ADMIN, unit_id=unit_id)
         assert found is not None
         assert found["flag"] == "stopped"
         en = " | ".join(f["en"] for f in found["factors"])
@@ -54,9 +55,9 @@ def test_daoxiangyuan_west_is_flagged_failed_units_first_and_scoped(
     # The same run, seen from two district bureaus.
     haidian = Scope("bureau", "110108")
     changping = Scope("bureau", "110114")
-    assert queries.explanation(conn, scope=haidian, unit_id="DXYX-02-1") is not None
-    assert queries.explanation(conn, scope=changping, unit_id="DXYX-02-1") is None
-    assert queries.score_history(conn, scope=changping, unit_id="DXYX-02-1") == []
-    page = queries.ranking(conn, scope=changping, run_id=seed_run, limit=100)
+    assert units_q.explanation(conn=conn, scope=haidian, unit_id="DXYX-02-1") is not None
+    assert units_q.explanation(conn=conn, scope=changping, unit_id="DXYX-02-1") is None
+    assert units_q.score_history(conn=conn, scope=changping, unit_id="DXYX-02-1") == []
+    page = ranking_q.ranking(conn=conn, scope=changping, run_id=seed_run, limit=100)
     assert page.items
     assert all(i["district_id"] == "110114" for i in page.items)

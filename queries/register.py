@@ -8,9 +8,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from api.queries.scoping import Level, contractor_condition, region_condition
 from core.errors import Conflict, NotFound
 from core.scope import Scope
+from queries.scoping import Level, contractor_condition, region_condition
 
 Conn = psycopg.Connection[dict[str, Any]]
 

@@ -8,11 +8,13 @@ payloads cannot exhaust the API's memory.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import class_row
 
 from core.errors import Invalid, NotFound
 from core.scope import Scope
@@ -122,3 +124,53 @@ def get_dead_letter(conn: Conn, *, scope: Scope, dead_letter_id: int) -> dict[st
     if row is None:
         raise NotFound(f"no dead letter {dead_letter_id}")
     return _shape(row)
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    """How many of a contractor's messages were rejected for one reason, and the latest when."""
+
+    reason: str
+    n: int
+    last_at: datetime
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One rejected message as a contractor's page lists it."""
+
+    dead_letter_id: int
+    received_at: datetime
+    source: str
+    topic: str | None
+    unit_id: str | None
+    kind: str | None
+    reason: str
+    detail: str
+    replayed_at: datetime | None
+    replay_outcome: str | None
+
+
+def reason_counts(*, conn: Conn, scope: Scope, contractor_id: str) -> list[ReasonCount]:
+    """How many of the contractor's messages were rejected, by reason, the commonest first."""
+    query = sql.SQL(
+        "SELECT d.reason, count(*)::int AS n, max(d.received_at) AS last_at FROM dead_letter d"
+        " WHERE d.contractor_id = %(k)s AND {cond}"
+        " GROUP BY d.reason ORDER BY count(*) DESC, d.reason"
+    ).format(cond=_condition(scope))
+    with conn.cursor(row_factory=class_row(ReasonCount)) as cur:
+        return cur.execute(query, {"k": contractor_id}).fetchall()
+
+
+def latest_rejections(
+    *, conn: Conn, scope: Scope, contractor_id: str, limit: int = 50
+) -> list[Rejection]:
+    """The contractor's latest rejected messages with their reason and detail."""
+    query = sql.SQL(
+        "SELECT d.dead_letter_id, d.received_at, d.source, d.topic, d.unit_id, d.kind, d.reason,"
+        " d.detail, d.replayed_at, d.replay_outcome FROM dead_letter d"
+        " WHERE d.contractor_id = %(k)s AND {cond}"
+        " ORDER BY d.received_at DESC, d.dead_letter_id DESC LIMIT %(limit)s"
+    ).format(cond=_condition(scope))
+    with conn.cursor(row_factory=class_row(Rejection)) as cur:
+        return cur.execute(query, {"k": contractor_id, "limit": limit}).fetchall()

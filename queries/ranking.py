@@ -1,7 +1,12 @@
-"""Read stored score runs for the API and dashboards, always within the caller's scope.
+"""The ranking: a run's units in the caller's scope, by priority (the run's rank) or by likelihood.
 
-Every query joins ``unit_place`` and adds ``scope.condition("p")`` in SQL, so a unit outside the
-scope is never read: it looks exactly like a unit that does not exist (None or an empty list).
+Every item carries the scope's own rank (its place in this list: 1, 2, 3 in a district, whatever
+its place in the fleet) beside the fleet rank, and what a bureau hands out: names as well as
+codes, age, households and installation date. The dashboards' ranking, ``GET /v1/rankings`` and
+the CSV/XLSX exports all read these items, so they list the same units in the same order.
+
+Every query joins the unit's place and adds ``scope.condition("p")`` in SQL, so a unit outside the
+scope is never read: it looks exactly like a unit that does not exist (an empty page).
 """
 
 from __future__ import annotations
@@ -13,16 +18,16 @@ from datetime import date
 from typing import Any
 
 import orjson
-import psycopg
 from psycopg import sql
 from psycopg.rows import tuple_row
 
 from core import vocab
 from core.errors import Invalid
 from core.scope import Scope
+from queries.common import Conn
 
 SORTS = {"risk": "risk", "health": "health", "pof": "pof", "cof": "cof"}
-# Sorts that are orders stored with the run (unique, indexed): priority and likelihood of failure.
+"""``risk`` is priority (the run's rank: stopped units first, then by risk); ``pof`` likelihood."""
 _STORED_ORDERS = {"risk": "rank", "pof": "pof_rank"}
 FLAGS = vocab.FLAGS
 
@@ -36,56 +41,19 @@ class RankingPage:
     run: dict[str, Any] | None = field(default=None)
 
 
-def runs(conn: psycopg.Connection[Any], *, limit: int = 100) -> list[dict[str, Any]]:
-    """Stored score runs, newest first."""
-    return conn.execute(
-        "SELECT run_id, as_of, created_at, policy_version, policy_hash, model_version, unit_count,"
-        " timings, note FROM score_run ORDER BY run_id DESC LIMIT %s",
-        (limit,),
-    ).fetchall()
+def _encode_cursor(sort: str, value: float, rank: int, position: int) -> str:
+    raw = orjson.dumps([sort, value, rank, position])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def resolve_run(
-    conn: psycopg.Connection[Any], *, run_id: int | None = None, as_of: date | None = None
-) -> dict[str, Any] | None:
-    """A run by id, else the latest run as of a date (as_of on or before it), else the latest."""
-    params: tuple[Any, ...]
-    if run_id is not None:
-        query, params = "SELECT * FROM score_run WHERE run_id = %s", (run_id,)
-    elif as_of is not None:
-        query = "SELECT * FROM score_run WHERE as_of <= %s ORDER BY as_of DESC, run_id DESC LIMIT 1"
-        params = (as_of,)
-    else:
-        query, params = "SELECT * FROM score_run ORDER BY run_id DESC LIMIT 1", ()
-    return conn.execute(query, params).fetchone()
-
-
-def run_weights(
-    conn: psycopg.Connection[Any], *, run_id: int | None = None
-) -> dict[str, Any] | None:
-    """A run's fitted condition-model weights (the latest run's without an id), or None."""
-    run = resolve_run(conn, run_id=run_id)
-    if run is None:
-        return None
-    return {
-        "run_id": run["run_id"],
-        "as_of": run["as_of"],
-        "policy_version": run["policy_version"],
-        "fitted_weights": run.get("fitted_weights"),
-    }
-
-
-def _encode_cursor(sort: str, value: float, rank: int) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps([sort, value, rank])).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, sort: str) -> tuple[float, int]:
+def _decode_cursor(cursor: str, sort: str) -> tuple[float, int, int]:
+    # The position (items before the cursor) numbers the next page's scope ranks without counting.
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        got_sort, value, rank = orjson.loads(raw)
-        if got_sort != sort:
+        got_sort, value, rank, position = orjson.loads(raw)
+        if got_sort != sort or int(position) < 0:
             raise ValueError("sort changed")
-        return float(value), int(rank)
+        return float(value), int(rank), int(position)
     except (ValueError, TypeError, orjson.JSONDecodeError):
         raise Invalid("cursor is not one this ranking returned (or the sort changed)") from None
 
@@ -109,16 +77,33 @@ _RUN_FIELDS = tuple(
 _ITEM_FIELDS = tuple(
     (name, sql.SQL(expr))
     for name, expr in (
-        ("unit_id", "s.unit_id"),
-        ("registration_code", "p.registration_code"),
-        ("building_id", "p.building_id"),
-        ("building_name", "p.building_name"),
-        ("community_id", "p.community_id"),
-        ("street_office_id", "p.street_office_id"),
-        ("district_id", "p.district_id"),
-        ("contractor_id", "p.contractor_id"),
         ("rank", "s.rank"),
         ("pof_rank", "s.pof_rank"),
+        ("unit_id", "s.unit_id"),
+        ("registration_code", "p.registration_code"),
+        ("district_id", "p.district_id"),
+        ("street_office_id", "p.street_office_id"),
+        ("street_office_name", "p.street_office_name"),
+        ("street_office_name_en", "p.street_office_name_en"),
+        ("community_id", "p.community_id"),
+        ("community_name", "p.community_name"),
+        ("community_name_en", "p.community_name_en"),
+        ("building_id", "p.building_id"),
+        ("building_name", "p.building_name"),
+        ("households", "p.households"),
+        ("floors", "p.floors"),
+        ("contractor_id", "p.contractor_id"),
+        ("installed_on", "p.installed_on"),
+        ("renewed_on", "p.renewed_on"),
+        ("service_status", "p.service_status"),
+        (
+            "age",
+            "round(((r.chosen_as_of - GREATEST(p.installed_on,"
+            " CASE WHEN p.renewed_on <= r.chosen_as_of THEN p.renewed_on END,"
+            " (SELECT max(w.renewed_on) FROM unit_renewal w"
+            " WHERE w.unit_id = s.unit_id AND w.renewed_on <= r.chosen_as_of))) / 365.25)::numeric,"
+            " 1)::float8",
+        ),
         ("health", "s.health"),
         ("pof", "s.pof"),
         ("cof", "s.cof"),
@@ -129,14 +114,16 @@ _ITEM_FIELDS = tuple(
         ("reasons", "s.reasons"),
     )
 )
-_ITEM_COLUMNS = sql.SQL(", ").join(
-    sql.SQL("{} AS {}").format(expr, sql.Identifier(name)) for name, expr in _ITEM_FIELDS
-)
 # unit_place's joins with the names a list shows: the view plus unit and building again would
-# look each unit's row up twice.
+# look each unit's row up twice. District and contractor names are joined to the page's rows
+# only (``_NAMED``): as two more joins of the page's query they made planning it cost more than
+# running it, and as scalar subqueries of each row they doubled its run time.
 _LISTED_PLACE = sql.SQL(
-    "(SELECT u.unit_id, u.registration_code, u.building_id, b.name AS building_name,"
-    " b.community_id, c.street_office_id, o.district_id, u.contractor_id"
+    "(SELECT u.unit_id, u.registration_code, u.installed_on, u.renewed_on, u.service_status,"
+    " u.building_id, b.name AS building_name, b.households, b.floors,"
+    " b.community_id, c.name AS community_name, c.name_en AS community_name_en,"
+    " c.street_office_id, o.name AS street_office_name, o.name_en AS street_office_name_en,"
+    " o.district_id, u.contractor_id"
     " FROM unit u JOIN building b USING (building_id) JOIN community c USING (community_id)"
     " JOIN street_office o USING (street_office_id))"
 )
@@ -153,11 +140,37 @@ def _json_object(fields: tuple[tuple[str, sql.Composable], ...]) -> sql.Composab
     return sql.SQL("json_build_object({})::text").format(pairs)
 
 
-# A ranking's select lists: as columns (for Python callers), or as the API's JSON.
+_NAMED = (
+    ("district_name", sql.SQL("d.name")),
+    ("district_name_en", sql.SQL("d.name_en")),
+    ("contractor_name", sql.SQL("k.name")),
+    ("contractor_name_en", sql.SQL("k.name_en")),
+)
+# The page's rows (i) as the item's fields, after the names joined to them.
+_PAGE_FIELDS = (*((name, sql.Identifier("i", name)) for name, _ in _ITEM_FIELDS), *_NAMED)
+ITEM_NAMES = tuple(name for name, _ in _PAGE_FIELDS)
+# A ranking's select lists: as columns (for Python callers), or as the API's JSON. The scope rank
+# is numbered in Python from the cursor's position: as a window function in the statement it cost
+# more than the rest of the page.
+_INNER = sql.SQL(", ").join(
+    sql.SQL("{} AS {}").format(expr, sql.Identifier(name)) for name, expr in _ITEM_FIELDS
+)
 _SELECT = {
-    False: (sql.SQL(", ").join(expr for _, expr in _RUN_FIELDS), _ITEM_COLUMNS),
-    True: (_json_object(_RUN_FIELDS), sql.SQL("{} AS item").format(_json_object(_ITEM_FIELDS))),
+    False: (
+        sql.SQL(", ").join(expr for _, expr in _RUN_FIELDS),
+        sql.SQL(", ").join(
+            sql.SQL("{} AS {}").format(expr, sql.Identifier(name)) for name, expr in _PAGE_FIELDS
+        ),
+    ),
+    True: (
+        _json_object(_RUN_FIELDS),
+        sql.SQL("CASE WHEN i.cursor_rank IS NOT NULL THEN {} END AS item").format(
+            _json_object(_PAGE_FIELDS)
+        ),
+    ),
 }
+
+
 _CHOICES = {
     "id": sql.SQL("WHERE run_id = %(run_id)s"),
     "as_of": sql.SQL("WHERE as_of <= %(as_of)s ORDER BY as_of DESC, run_id DESC"),
@@ -183,7 +196,6 @@ def _ranking_sql(
     item's columns, and its rank and sort value for the next cursor. The scope and every filter
     are conditions of the statement.
     """
-    run_columns, item_columns = _SELECT[as_json]
     where: list[sql.Composable] = [
         sql.SQL("s.run_id = r.chosen_run"),
         scope.condition("p"),
@@ -200,6 +212,7 @@ def _ranking_sql(
     order: sql.Composable
     position: sql.Composable = sql.SQL("s.rank")
     if sort in _STORED_ORDERS:
+        # Priority and likelihood are orders stored with the run (unique, indexed, stopped first).
         key = order = position = sql.Identifier("s", _STORED_ORDERS[sort])
         if after:
             where.append(sql.SQL("{} > %(after_rank)s").format(key))
@@ -212,28 +225,39 @@ def _ranking_sql(
                     "({col} < %(after_value)s OR ({col} = %(after_value)s AND s.rank > %(after_rank)s))"
                 ).format(col=key)
             )
+    run_columns, item_columns = _SELECT[as_json]
+    page_order = (
+        sql.SQL("i.cursor_rank")
+        if sort in _STORED_ORDERS
+        else sql.SQL("i.cursor_value DESC, i.cursor_rank")
+    )
     query = sql.SQL(
-        "SELECT r.*, i.* FROM (SELECT {run_cols}, r.run_id AS chosen_run"
-        " FROM score_run r {choice} LIMIT 1) r"
-        " LEFT JOIN LATERAL (SELECT {cols}, {position} AS cursor_rank, {key} AS cursor_value"
+        "SELECT r.*, {cols}, i.cursor_rank, i.cursor_value FROM (SELECT {run_cols},"
+        " r.run_id AS chosen_run, r.as_of AS chosen_as_of FROM score_run r {choice} LIMIT 1) r"
+        " LEFT JOIN LATERAL (SELECT {inner}, {position} AS cursor_rank, {key} AS cursor_value"
         " FROM unit_score s JOIN {place} p USING (unit_id)"
         " WHERE {where} ORDER BY {order} LIMIT %(limit)s) i ON TRUE"
+        " LEFT JOIN district d ON d.district_id = i.district_id"
+        " LEFT JOIN contractor k ON k.contractor_id = i.contractor_id"
+        " ORDER BY {page_order}"
     ).format(
         run_cols=run_columns,
         choice=_CHOICES[choice],
         cols=item_columns,
+        inner=_INNER,
         key=key,
         position=position,
         place=_LISTED_PLACE,
         where=sql.SQL(" AND ").join(where),
         order=order,
+        page_order=page_order,
     )
     return query.as_string().encode()
 
 
 def _ranking_rows(
-    conn: psycopg.Connection[Any],
     *,
+    conn: Conn,
     as_json: bool,
     scope: Scope,
     run_id: int | None,
@@ -254,7 +278,7 @@ def _ranking_rows(
     params: dict[str, Any] = {k: v for k, v in places.items() if v is not None}
     params.update(limit=limit + 1, run_id=run_id, as_of=as_of, flag=flag)
     if cursor is not None:
-        params["after_value"], params["after_rank"] = _decode_cursor(cursor, sort)
+        params["after_value"], params["after_rank"], _ = _decode_cursor(cursor, sort)
     query = _ranking_sql(
         as_json=as_json,
         scope=scope,
@@ -268,17 +292,17 @@ def _ranking_rows(
         return cur.execute(query, params).fetchall()
 
 
-def _next_cursor(rows: list[tuple[Any, ...]], sort: str, limit: int) -> str | None:
+def _next_cursor(rows: list[tuple[Any, ...]], sort: str, limit: int, position: int) -> str | None:
     """The cursor after the page's last item when more follow (rows end in rank, sort value)."""
     if len(rows) <= limit:
         return None
     rank, value = rows[limit - 1][-2:]
-    return _encode_cursor(sort, value, rank)
+    return _encode_cursor(sort, value, rank, position)
 
 
 def ranking(
-    conn: psycopg.Connection[Any],
     *,
+    conn: Conn,
     scope: Scope,
     run_id: int | None = None,
     as_of: date | None = None,
@@ -294,7 +318,7 @@ def ranking(
 ) -> RankingPage:
     """A page of a run's ranking within the scope, filtered and keyset-paginated."""
     rows = _ranking_rows(
-        conn,
+        conn=conn,
         as_json=False,
         scope=scope,
         run_id=run_id,
@@ -313,20 +337,22 @@ def ranking(
     )
     if not rows:
         return RankingPage(items=[], next_cursor=None, run=None)
-    split = len(_RUN_FIELDS) + 1
+    split = len(_RUN_FIELDS) + 2
     run = {name: value for (name, _), value in zip(_RUN_FIELDS, rows[0], strict=False)}
     if rows[0][split] is None:  # the run holds nothing in this scope and filter
         return RankingPage(items=[], next_cursor=None, run=run)
+    before = _decode_cursor(cursor, sort)[2] if cursor is not None else 0
     items = [
-        {name: value for (name, _), value in zip(_ITEM_FIELDS, row[split:], strict=False)}
-        for row in rows[:limit]
+        {"scope_rank": before + n, **dict(zip(ITEM_NAMES, row[split:], strict=False))}
+        for n, row in enumerate(rows[:limit], start=1)
     ]
-    return RankingPage(items=items, next_cursor=_next_cursor(rows, sort, limit), run=run)
+    position = before + len(items)
+    return RankingPage(items=items, next_cursor=_next_cursor(rows, sort, limit, position), run=run)
 
 
 def ranking_json(
-    conn: psycopg.Connection[Any],
     *,
+    conn: Conn,
     scope: Scope,
     run_id: int | None = None,
     as_of: date | None = None,
@@ -347,7 +373,7 @@ def ranking_json(
     anyway) and Python only joins them: no per-value decoding, dicts or re-encoding of a page.
     """
     rows = _ranking_rows(
-        conn,
+        conn=conn,
         as_json=True,
         scope=scope,
         run_id=run_id,
@@ -367,106 +393,36 @@ def ranking_json(
     if not rows:
         return None
     run = orjson.Fragment(rows[0][0])
-    if rows[0][2] is None:  # the run holds nothing in this scope and filter
+    if rows[0][3] is None:  # the run holds nothing in this scope and filter
         return orjson.dumps({"run": run, "items": [], "next_cursor": None})
+    page = rows[:limit]
+    before = _decode_cursor(cursor, sort)[2] if cursor is not None else 0
+    # Each item's object as PostgreSQL wrote it, with the scope rank put first.
+    items = [
+        orjson.Fragment(f'{{"scope_rank":{before + n},{row[3][1:]}')
+        for n, row in enumerate(page, start=1)
+    ]
     return orjson.dumps(
         {
             "run": run,
-            "items": [orjson.Fragment(row[2]) for row in rows[:limit]],
-            "next_cursor": _next_cursor(rows, sort, limit),
+            "items": items,
+            "next_cursor": _next_cursor(rows, sort, limit, before + len(page)),
         }
     )
 
 
-def explanation(
-    conn: psycopg.Connection[Any], *, scope: Scope, unit_id: str, run_id: int | None = None
-) -> dict[str, Any] | None:
-    """One unit's score with every factor and reason (latest run holding it unless run_id given)."""
-    query = sql.SQL(
-        "SELECT r.run_id, r.as_of, r.created_at, r.policy_version, r.policy_hash, r.model_version,"
-        " r.unit_count, {cols}, u.manufacturer, u.installed_on, u.renewed_on, u.service_status,"
-        " b.floors, b.households, b.elderly_share::float8 AS elderly_share, s.factors"
-        " FROM unit_score s JOIN score_run r USING (run_id) JOIN {place} p USING (unit_id)"
-        " JOIN unit u USING (unit_id) JOIN building b ON b.building_id = p.building_id"
-        " WHERE s.unit_id = %(unit_id)s AND {scope} AND (%(run_id)s::bigint IS NULL OR s.run_id = %(run_id)s)"
-        " ORDER BY s.run_id DESC LIMIT 1"
-    ).format(cols=_ITEM_COLUMNS, place=_LISTED_PLACE, scope=scope.condition("p"))
-    row = conn.execute(query, {"unit_id": unit_id, "run_id": run_id}).fetchone()
-    if row is None:
-        return None
-    rule = next((f for f in row["factors"] if f.get("factor") == "flag_rule"), None)
-    row["flag_reason"] = {"zh": rule.get("zh"), "en": rule.get("en")} if rule else None
-    return row
+MAX_ROWS = 500_000
+"""An export walks at most this many ranked units."""
 
 
-def score_history(
-    conn: psycopg.Connection[Any], *, scope: Scope, unit_id: str
-) -> list[dict[str, Any]]:
-    """A unit's score in every stored run, oldest as-of date first."""
-    query = sql.SQL(
-        "SELECT r.run_id, r.as_of, r.created_at, r.unit_count, s.rank, s.health, s.pof, s.cof, s.risk,"
-        " s.model_probability, s.flag, s.flag_rule"
-        " FROM unit_score s JOIN score_run r USING (run_id) JOIN unit_place p USING (unit_id)"
-        " WHERE s.unit_id = %(unit_id)s AND {scope} ORDER BY r.as_of, r.run_id"
-    ).format(scope=scope.condition("p"))
-    return conn.execute(query, {"unit_id": unit_id}).fetchall()
-
-
-def _why(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The factors whose health contribution changed most between two runs, biggest first."""
-    old = {f["factor"]: f for f in before}
-    new = {f["factor"]: f for f in after}
-    changes = []
-    for name in old.keys() | new.keys():
-        a, b = old.get(name, {}), new.get(name, {})
-        delta = (b.get("contribution") or 0.0) - (a.get("contribution") or 0.0)
-        if abs(delta) >= 0.01 or (name == "flag_rule" and a.get("value") != b.get("value")):
-            shown = b or a
-            changes.append(
-                {
-                    "factor": name,
-                    "delta": round(delta, 4),
-                    "zh": shown.get("zh"),
-                    "en": shown.get("en"),
-                }
-            )
-    changes.sort(key=lambda c: -abs(c["delta"]))
-    return changes
-
-
-def compare_runs(
-    conn: psycopg.Connection[Any], *, scope: Scope, run_a: int, run_b: int, limit: int = 20
-) -> dict[str, Any]:
-    """What moved up or down the ranking from run A to run B, and why (within the scope)."""
-    query = sql.SQL(
-        "SELECT coalesce(a.unit_id, b.unit_id) AS unit_id, a.rank AS rank_a, b.rank AS rank_b,"
-        " a.health AS health_a, b.health AS health_b, a.risk AS risk_a, b.risk AS risk_b,"
-        " a.flag AS flag_a, b.flag AS flag_b, a.factors AS factors_a, b.factors AS factors_b"
-        " FROM (SELECT * FROM unit_score WHERE run_id = %(a)s) a"
-        " FULL JOIN (SELECT * FROM unit_score WHERE run_id = %(b)s) b USING (unit_id)"
-        " JOIN unit_place p ON p.unit_id = coalesce(a.unit_id, b.unit_id)"
-        " WHERE {scope}"
-    ).format(scope=scope.condition("p"))
-    rows = conn.execute(query, {"a": run_a, "b": run_b}).fetchall()
-    both = [r for r in rows if r["rank_a"] is not None and r["rank_b"] is not None]
-    for r in both:
-        r["moved"] = r["rank_a"] - r["rank_b"]
-    up = sorted((r for r in both if r["moved"] > 0), key=lambda r: -r["moved"])[:limit]
-    down = sorted((r for r in both if r["moved"] < 0), key=lambda r: r["moved"])[:limit]
-    flag_changes = [r for r in both if r["flag_a"] != r["flag_b"]]
-    flag_changes.sort(key=lambda r: r["rank_b"])
-
-    def item(r: dict[str, Any]) -> dict[str, Any]:
-        out = {k: v for k, v in r.items() if not k.startswith("factors")}
-        out["why"] = _why(r["factors_a"] or [], r["factors_b"] or [])
-        return out
-
-    return {
-        "run_a": resolve_run(conn, run_id=run_a),
-        "run_b": resolve_run(conn, run_id=run_b),
-        "moved_up": [item(r) for r in up],
-        "moved_down": [item(r) for r in down],
-        "flag_changes": [item(r) for r in flag_changes[:limit]],
-        "only_in_a": sorted(r["unit_id"] for r in rows if r["rank_b"] is None),
-        "only_in_b": sorted(r["unit_id"] for r in rows if r["rank_a"] is None),
-    }
+def all_ranked(
+    *, conn: Conn, scope: Scope, **filters: Any
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """Every item of a ranking (same filters and sort as ``ranking``), walking its pages; and the run."""
+    first = ranking(conn=conn, scope=scope, limit=1000, **filters)
+    items, cursor = list(first.items), first.next_cursor
+    while cursor is not None and len(items) < MAX_ROWS:
+        nxt = ranking(conn=conn, scope=scope, limit=1000, cursor=cursor, **filters)
+        items.extend(nxt.items)
+        cursor = nxt.next_cursor
+    return first.run, items
