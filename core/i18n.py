@@ -161,6 +161,13 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "factor.consequence": "故障后果",
         "factor.model": "学习模型",
         "factor.flag_rule": "标记规则",
+        # core/migrate: choosing the storage mode (TimescaleDB or plain PostgreSQL)
+        "migrate.timescale_missing": "LIFTWATCH_TIMESCALE=on，但数据库服务器没有 timescaledb 扩展"
+        "（pg_available_extensions 中没有）：请安装 TimescaleDB 2.x，或将其设为 auto/off",
+        "migrate.timescale_not_preloaded": "服务器已安装 TimescaleDB，但 CREATE EXTENSION timescaledb "
+        "失败（{error}）：请在 postgresql.conf 的 shared_preload_libraries 中加入 timescaledb 并重启 "
+        "PostgreSQL，或设置 LIFTWATCH_TIMESCALE=off",
+        "migrate.using_postgres": "本数据库改用普通 PostgreSQL 分区表",
     },
     "en": {
         "app": "liftwatch",
@@ -309,6 +316,13 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "factor.consequence": "Consequence of failure",
         "factor.model": "Learned model",
         "factor.flag_rule": "Flag rule",
+        # core/migrate: choosing the storage mode (TimescaleDB or plain PostgreSQL)
+        "migrate.timescale_missing": "LIFTWATCH_TIMESCALE=on but the server has no timescaledb "
+        "extension (pg_available_extensions); install TimescaleDB 2.x or set it to auto/off",
+        "migrate.timescale_not_preloaded": "TimescaleDB is installed on this server but CREATE "
+        "EXTENSION timescaledb fails ({error}): add timescaledb to shared_preload_libraries in "
+        "postgresql.conf and restart PostgreSQL, or set LIFTWATCH_TIMESCALE=off",
+        "migrate.using_postgres": "using plain PostgreSQL partitioning for this database",
     },
 }
 

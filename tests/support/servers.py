@@ -89,17 +89,18 @@ class Mosquitto:
 
 @dataclass
 class PrivatePostgres:
-    """A PostgreSQL cluster made with initdb in a temp dir, listening on a free loopback port."""
+    """A PostgreSQL cluster made with initdb in a temp dir, listening on a free loopback port;
+    from the system's binaries unless ``bin`` names others (see private_install)."""
 
     workdir: Path
     port: int = field(default_factory=free_port)
+    bin: Path | None = None
 
-    @staticmethod
-    def bindir() -> Path:
-        for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
-            if (candidate / "initdb").exists():
-                return candidate
-        raise FileNotFoundError("no initdb under /usr/lib/postgresql/*/bin")
+    def bindir(self) -> Path:
+        """The server binaries: the given ones, else the system's."""
+        if self.bin is not None:
+            return self.bin
+        return system_bindir()
 
     @property
     def url(self) -> str:
@@ -153,6 +154,44 @@ class PrivatePostgres:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+def system_bindir() -> Path:
+    """The newest PostgreSQL server binaries installed under /usr/lib/postgresql."""
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (candidate / "initdb").exists():
+            return candidate
+    raise FileNotFoundError("no initdb under /usr/lib/postgresql/*/bin")
+
+
+def private_install(root: Path, extra_extensions: dict[str, str]) -> Path:
+    """A copy of the system's PostgreSQL binaries under ``root`` with an extension directory of its
+    own holding ``extra_extensions`` (file name -> text) beside the system's; returns its bin dir.
+
+    PostgreSQL finds its share directory relative to the running binary, so copied binaries read
+    this private directory and the system's stays untouched.
+    """
+    system_bin = system_bindir()
+    version = system_bin.parent.name
+    system_share = Path("/usr/share/postgresql") / version
+    bin_dir = root / "lib" / "postgresql" / version / "bin"
+    shutil.copytree(system_bin, bin_dir, symlinks=True)
+    (bin_dir.parent / "lib").symlink_to(system_bin.parent / "lib")
+    share = root / "share" / "postgresql" / version
+    share.mkdir(parents=True)
+    for entry in system_share.iterdir():
+        if entry.name != "extension":
+            (share / entry.name).symlink_to(entry)
+    extensions = share / "extension"
+    extensions.mkdir()
+    for entry in (system_share / "extension").iterdir():
+        (extensions / entry.name).symlink_to(entry)
+    for name, text in extra_extensions.items():
+        (extensions / name).write_text(text)
+    for path in (root, *root.rglob("*")):
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | (0o055 if path.is_dir() else 0o044))
+    return bin_dir
 
 
 def _is_root() -> bool:
