@@ -58,7 +58,8 @@ def _faults(now: datetime) -> list[tuple[Any, ...]]:
 
 
 def _insert_faults(conn: psycopg.Connection[Any], rows: list[tuple[Any, ...]]) -> None:
-    with conn.cursor() as cur:
+    # One transaction: a refresh running meanwhile sees all of these rows or none of them.
+    with conn.transaction(), conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO fault_event (event_id, unit_id, contractor_id, occurred_at, code, cause,"
             " severity, entrapment, ended_at) VALUES (%s, %s, 'C1', %s, '01', %s, %s, %s, %s)",
@@ -88,20 +89,31 @@ def _refresh_job(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     return rows[0]
 
 
+def _pause_refresh_policy(conn: psycopg.Connection[Any]) -> None:
+    """Keep the scheduler from refreshing fault_daily: the test runs the policy when it says so."""
+    conn.execute("SELECT alter_job(%s, scheduled => false)", (_refresh_job(conn)["job_id"],))
+
+
 def _run_refresh_policy(conn: psycopg.Connection[Any]) -> None:
     conn.execute("CALL run_job(%s)", (_refresh_job(conn)["job_id"],))
 
 
-def _compress_fault_chunks(conn: psycopg.Connection[Any]) -> int:
-    conn.execute(
-        "SELECT compress_chunk(c, if_not_compressed => true) FROM show_chunks('fault_event') c"
-    )
+def _fault_chunks(conn: psycopg.Connection[Any]) -> tuple[int, int]:
+    """(compressed, all) chunks of fault_event."""
     row = conn.execute(
         "SELECT count(*) FILTER (WHERE is_compressed) AS compressed, count(*) AS chunks"
         " FROM timescaledb_information.chunks WHERE hypertable_name = 'fault_event'"
     ).fetchone()
-    assert row is not None and row["compressed"] == row["chunks"] > 0
-    return int(row["compressed"])
+    assert row is not None
+    return int(row["compressed"]), int(row["chunks"])
+
+
+def _compress_fault_chunks(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(
+        "SELECT compress_chunk(c, if_not_compressed => true) FROM show_chunks('fault_event') c"
+    )
+    compressed, chunks = _fault_chunks(conn)
+    assert compressed == chunks > 0
 
 
 def _compression_settings(conn: psycopg.Connection[Any]) -> dict[str, Any]:
@@ -258,6 +270,7 @@ def test_fault_daily_equals_plain_postgres_for_history_older_than_the_refresh_wi
     faults = _faults(datetime.now(UTC))
     assert faults[0][2].year == 2012  # older than the 3 years the first policy kept
     with connect(postgres_twin, autocommit=True) as plain, connect(ts_url, autocommit=True) as ts:
+        _pause_refresh_policy(ts)
         _insert_faults(plain, faults)
         _insert_faults(ts, faults)
         expected = _fault_daily(plain)
@@ -290,6 +303,7 @@ def test_upgrading_a_database_with_compressed_faults_applies_the_new_settings(
     migrate.upgrade(empty_db_url, Settings(timescale="on"))
     faults = _faults(datetime.now(UTC))
     with connect(empty_db_url, autocommit=True) as conn:
+        _pause_refresh_policy(conn)
         _insert_faults(conn, faults)
         expected = _fault_daily(conn)
         _run_refresh_policy(conn)
@@ -298,6 +312,8 @@ def test_upgrading_a_database_with_compressed_faults_applies_the_new_settings(
     monkeypatch.setattr(migrate, "migrations", lambda: every)
     assert 12 in [m.version for m in migrate.upgrade(empty_db_url, Settings(timescale="on"))]
     with connect(empty_db_url, autocommit=True) as conn:
+        _pause_refresh_policy(conn)
+        assert _fault_chunks(conn)[0] == 0  # decompressed, for the policy to redo
         assert _compression_settings(conn)["fault_event"] == {
             "segmentby": [],
             "orderby": SPARSE_ORDER,
