@@ -10,8 +10,12 @@ wheel on PyPI (compose/config/compose_spec.json, sha256 0dc04bd346dcfee1b1419628
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,7 @@ import yaml
 
 from core.settings import Settings
 from liftwatch.cli import build_parser
-from tests.support.servers import deploy_limits
+from tests.support.servers import Mosquitto, deploy_limits
 
 ROOT = Path(__file__).parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
@@ -140,27 +144,137 @@ def test_the_broker_keeps_deploy_limits_and_requires_authentication() -> None:
     )
     assert ours == deploy_limits()
     assert conf["allow_anonymous"] == "false"
+    assert conf["plugin"].endswith("/mosquitto_dynamic_security.so")
     mounts = _mounts("mosquitto")
-    command = shlex.join(SERVICES["mosquitto"]["command"])
-    config_path = command.split(" -c ")[1]
+    config_path = shlex.join(SERVICES["mosquitto"]["command"]).split(" -c ")[1]
     assert mounts[config_path] == "./deploy/compose/mosquitto.conf"
-    assert mounts[conf["acl_file"]] == "./deploy/compose/mosquitto.acl"
-    assert mounts[conf["persistence_location"].rstrip("/")] == "broker-data"
-    assert mounts[str(Path(conf["password_file"]).parent)] == "broker-auth"
-    assert _mounts("broker-auth")[str(Path(conf["password_file"]).parent)] == "broker-auth"
+    data = conf["persistence_location"].rstrip("/")
+    assert mounts[data] == "broker-data"
+    assert str(Path(conf["plugin_opt_config_file"]).parent) == data
+    assert _mounts("broker-init")[data] == "broker-data"
+    assert f"dynsec init {conf['plugin_opt_config_file']} " in _shell("broker-init")
     listener = conf["listener"].split()[0]
     assert SERVICES["mosquitto"]["ports"] == [f"{listener}:{listener}"]
-    for path in (ROOT / "deploy" / "compose").iterdir():
-        assert f"./deploy/compose/{path.name}" in mounts.values(), f"{path.name} is not mounted"
 
 
-def test_the_acl_lets_each_contractor_write_only_under_its_own_prefix() -> None:
-    acl = (ROOT / "deploy" / "compose" / "mosquitto.acl").read_text(encoding="utf-8")
-    rules = [line.split() for line in acl.splitlines() if line.strip() and not line.startswith("#")]
-    assert ["pattern", "write", "liftwatch/v1/%u/#"] in rules
-    ingest = rules.index(["user", "ingest"])
-    assert all(r[:2] == ["topic", "read"] for r in rules[ingest + 1 :] if r[0] == "topic")
-    assert not any(r[0] == "topic" and r[1] in ("write", "readwrite") for r in rules)
+def test_the_ingest_workers_log_in_as_the_user_broker_users_makes() -> None:
+    script = _shell("broker-users")
+    url = LIFTWATCH["ingest-1"]["environment"]["LIFTWATCH_BROKER_URL"]
+    user = re.fullmatch(r"mqtt://([^:]+):\$\{BROKER_INGEST_PASSWORD\?[^}]*\}@mosquitto:1883", url)
+    assert user and f"createClient {user[1]} " in script
+    # Subscribe only: the role has no publish ACL.
+    assert "subscribePattern" in script and "publish" not in script
+    for name in ("ingest-1", "ingest-2"):
+        assert SERVICES[name]["depends_on"]["broker-users"] == {
+            "condition": "service_completed_successfully"
+        }
+
+
+def _shell(service: str) -> str:
+    """The shell script a one-shot service runs, as the shell will see it ($$ is Compose's $)."""
+    assert SERVICES[service]["entrypoint"] == ["/bin/sh", "-c"]
+    (script,) = SERVICES[service]["command"]
+    return str(script).replace("$$", "$")
+
+
+DYNSEC_PLUGIN = Path("/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so")
+
+
+@pytest.mark.skipif(
+    not DYNSEC_PLUGIN.exists() or shutil.which("mosquitto_ctrl") is None,
+    reason="needs Mosquitto's dynamic-security plugin and mosquitto_ctrl (Debian's mosquitto)",
+)
+def test_the_broker_bootstrap_works_on_a_real_mosquitto(tmp_path: Path) -> None:
+    """broker-init, the broker's health check and broker-users, run as written (paths and host
+    moved to this test's private broker), twice: the second start keeps the file and rotates the
+    ingest password. Then the ingest user may subscribe to the shared stream and not publish."""
+    data = tmp_path / "data"
+    data.mkdir()
+    env = {"PATH": os.environ["PATH"], "BROKER_ADMIN_PASSWORD": "admin-pw"}
+
+    def run(service: str, extra_env: dict[str, str], host: str = "") -> None:
+        script = _shell(service).replace("/mosquitto/data", str(data))
+        script = script.replace("chown -R mosquitto:mosquitto", "true")
+        script = script.replace("-h mosquitto", host)
+        done = subprocess.run(
+            ["/bin/sh", "-c", script], env={**env, **extra_env}, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    run("broker-init", {})
+    conf = _conf(BROKER_CONF)
+    extra = [
+        deploy_limits(),
+        "allow_anonymous false",
+        f"plugin {DYNSEC_PLUGIN}",
+        f"plugin_opt_config_file {data / 'dynamic-security.json'}",
+    ]
+    if os.geteuid() == 0:
+        extra.append("user root")  # the plugin saves its file in the test's directory
+    assert conf["plugin_opt_config_file"] == "/mosquitto/data/dynamic-security.json"
+    broker = Mosquitto(tmp_path / "broker", extra_conf="\n".join(extra)).start()
+    try:
+        health = SERVICES["mosquitto"]["healthcheck"]["test"][1].replace("$$", "$")
+        healthy = subprocess.run(
+            [
+                "/bin/sh",
+                "-c",
+                health.replace("mosquitto_ctrl ", f"mosquitto_ctrl -p {broker.port} "),
+            ],
+            env=env,
+            capture_output=True,
+        )
+        assert healthy.returncode == 0, healthy.stderr
+        host = f"-h 127.0.0.1 -p {broker.port}"
+        run("broker-users", {"BROKER_INGEST_PASSWORD": "first"}, host)
+        run("broker-init", {})  # a restart keeps the existing file
+        run("broker-users", {"BROKER_INGEST_PASSWORD": "second"}, host)
+        assert _session(broker.port, "first") is None  # rotated
+        granted = _session(broker.port, "second")
+        assert granted == {"subscribe": 1, "publish": 135}  # QoS 1 granted; publish refused
+    finally:
+        broker.stop()
+
+
+def _session(port: int, password: str) -> dict[str, int] | None:
+    """Log in as liftwatch-ingest: None if refused, else the subscription's and a publication's
+    reason codes (MQTT 5)."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    codes: dict[str, int] = {}
+    connected = threading.Event()
+    answered = threading.Event()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.username_pw_set("liftwatch-ingest", password)
+
+    def on_connect(c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        codes["connect"] = reason.value
+        connected.set()
+
+    def on_subscribe(c: Any, _u: Any, _m: Any, reasons: Any, _p: Any) -> None:
+        codes["subscribe"] = reasons[0].value
+        c.publish("liftwatch/v1/C1/U1/fault", b"{}", qos=1)
+
+    def on_publish(c: Any, _u: Any, _m: Any, reason: Any, _p: Any) -> None:
+        codes["publish"] = reason.value
+        answered.set()
+
+    client.on_connect = on_connect
+    client.on_subscribe = on_subscribe
+    client.on_publish = on_publish
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        assert connected.wait(10)
+        if codes["connect"] != 0:
+            return None
+        client.subscribe("$share/ingest/liftwatch/v1/#", qos=1)
+        assert answered.wait(10)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return {"subscribe": codes["subscribe"], "publish": codes["publish"]}
 
 
 def test_ports_match_what_the_services_listen_on() -> None:
