@@ -290,3 +290,14 @@ def test_ports_match_what_the_services_listen_on() -> None:
         if not source.startswith(".")
     }
     assert used == declared
+
+
+def test_the_image_runs_liftwatch_and_never_holds_local_secrets_or_state() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    # The services' `command` lists are liftwatch's arguments only because of this entry point.
+    assert 'ENTRYPOINT ["liftwatch"]' in dockerfile
+    assert re.search(r"^USER (?!root)\w+", dockerfile, re.M)
+    ignored = set((ROOT / ".dockerignore").read_text(encoding="utf-8").split())
+    assert {".env", ".venv", "var", ".git"} <= ignored
+    for image in re.findall(r"^FROM (\S+)", dockerfile, re.M):
+        assert re.search(r":\d+\.\d+\.\d+", image), f"{image} is not pinned to a release"
