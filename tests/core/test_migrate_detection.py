@@ -22,7 +22,8 @@ from psycopg import sql
 
 from core import migrate
 from core.errors import ConfigError
-from core.settings import Settings
+from core.settings import Settings, get_settings
+from liftwatch.cli import main
 from tests.support.servers import (
     PrivatePostgres,
     embedded_bindir,
@@ -136,3 +137,15 @@ def test_off_never_tries_the_extension(fresh_db: str, caplog: pytest.LogCaptureF
     with caplog.at_level(logging.WARNING, logger="core.migrate"):
         migrate.upgrade(fresh_db, Settings(timescale="off"))
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_db_info_says_why_the_installed_extension_is_not_used(
+    fresh_db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LIFTWATCH_DATABASE_URL", fresh_db)
+    get_settings.cache_clear()
+    assert main(["db", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "available on server: yes" in out
+    assert "cannot be created here: " in out
+    assert "must be preloaded" in out or "terminating connection" in out
