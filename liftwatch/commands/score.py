@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from datetime import date, timedelta
@@ -16,9 +15,10 @@ from psycopg import sql
 
 from core import migrate
 from core.db import connect, database_url
-from core.errors import ConfigError, Invalid, LiftwatchError, NotFound
+from core.errors import ConfigError, Invalid, NotFound
 from core.scope import ADMIN
 from core.settings import get_settings
+from liftwatch.commands.schedule import every, period
 from scoring import evaluate as evaluation
 from scoring import queries
 from scoring.model import load_model, save_model
@@ -36,16 +36,6 @@ def _day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
-
-
-def _period(text: str) -> timedelta:
-    match = re.fullmatch(r"(\d+)([smhd])", text.strip())
-    if not match or int(match[1]) == 0:
-        raise argparse.ArgumentTypeError(
-            f"expected a period such as 24h, 30m, 7d or 90s, got {text!r}"
-        )
-    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match[2]]
-    return timedelta(**{unit: int(match[1])})
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,13 +59,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.add_argument("--note", default=None, help="a note stored with the run")
     r.add_argument(
         "--every",
-        type=_period,
+        type=period,
         default=None,
         metavar="PERIOD",
         help="keep running: score now and then every PERIOD (e.g. 24h, 30m, 7d), each run as of "
         "its own day; a failed run is reported and the next one still happens",
     )
-    r.set_defaults(func=_run)
+    r.set_defaults(func=_run_or_repeat)
 
     t = ssub.add_parser(
         "train",
@@ -195,29 +185,15 @@ def _policy(args: argparse.Namespace) -> tuple[Policy, float]:
     return policy, float(life)
 
 
+def _run_or_repeat(args: argparse.Namespace) -> int:
+    if args.every is None:
+        return _run(args)
+    if args.as_of is not None:
+        raise Invalid("--every scores each run as of its own day: leave out --as-of")
+    every(args.every, lambda: _run(args), say=_say)
+
+
 def _run(args: argparse.Namespace) -> int:
-    if args.every is not None:
-        if args.as_of is not None:
-            raise Invalid("--every scores each run as of its own day: leave out --as-of")
-        return _run_every(args)
-    return _run_once(args)
-
-
-def _run_every(args: argparse.Namespace) -> int:
-    """Score on a schedule, for a long-running scorer service (no cron needed): one run now,
-    then one every period, until the process is stopped. A run that fails (database away, bad
-    policy file fixed meanwhile) is reported and retried at the next tick, not fatal."""
-    period = args.every.total_seconds()
-    while True:
-        started = time.monotonic()
-        try:
-            _run_once(args)
-        except (LiftwatchError, psycopg.Error) as exc:
-            _say(f"error: score run failed ({exc}); next attempt in {args.every}")
-        time.sleep(max(0.0, period - (time.monotonic() - started)))
-
-
-def _run_once(args: argparse.Namespace) -> int:
     settings = get_settings()
     policy, life = _policy(args)
     artifact = None
