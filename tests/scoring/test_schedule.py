@@ -6,12 +6,15 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from typing import Any
 
 import psycopg
 import pytest
 
+from core.errors import ConfigError
 from liftwatch.cli import main
+from liftwatch.commands.schedule import every
 from tests.scoring import factories as f
 
 
@@ -62,3 +65,20 @@ def test_every_with_a_fixed_date_is_refused(
 ) -> None:
     assert main(["score", "run", "--every", "24h", "--as-of", "2024-01-01"]) == 2
     assert "leave out --as-of" in capsys.readouterr().err
+
+
+def test_a_failed_turn_is_reported_and_the_next_one_still_comes() -> None:
+    calls: list[int] = []
+    said: list[str] = []
+
+    def action() -> None:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise ConfigError("the database is away")
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # what stops the loop: the process being stopped
+
+    with pytest.raises(KeyboardInterrupt):
+        every(timedelta(milliseconds=1), action, say=said.append)
+    assert calls == [0, 1, 2]
+    assert said == ["error: the database is away; next attempt in 0:00:00.001000"]
