@@ -363,6 +363,13 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "demo.role.bureau": "住建委：{name}",
         "demo.role.street_office": "街道办：{name}",
         "demo.role.contractor": "维保单位：{name}",
+        # core/migrate: choosing the storage mode (TimescaleDB or plain PostgreSQL)
+        "migrate.timescale_missing": "LIFTWATCH_TIMESCALE=on，但数据库服务器没有 timescaledb 扩展"
+        "（pg_available_extensions 中没有）：请安装 TimescaleDB 2.x，或将其设为 auto/off",
+        "migrate.timescale_not_preloaded": "服务器已安装 TimescaleDB，但 CREATE EXTENSION timescaledb "
+        "失败（{error}）：请在 postgresql.conf 的 shared_preload_libraries 中加入 timescaledb 并重启 "
+        "PostgreSQL，或设置 LIFTWATCH_TIMESCALE=off",
+        "migrate.using_postgres": "本数据库改用普通 PostgreSQL 分区表",
     },
     "en": {
         "app": "liftwatch",
@@ -712,6 +719,13 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "demo.role.bureau": "Housing bureau: {name}",
         "demo.role.street_office": "Street office: {name}",
         "demo.role.contractor": "Contractor: {name}",
+        # core/migrate: choosing the storage mode (TimescaleDB or plain PostgreSQL)
+        "migrate.timescale_missing": "LIFTWATCH_TIMESCALE=on but the server has no timescaledb "
+        "extension (pg_available_extensions); install TimescaleDB 2.x or set it to auto/off",
+        "migrate.timescale_not_preloaded": "TimescaleDB is installed on this server but CREATE "
+        "EXTENSION timescaledb fails ({error}): add timescaledb to shared_preload_libraries in "
+        "postgresql.conf and restart PostgreSQL, or set LIFTWATCH_TIMESCALE=off",
+        "migrate.using_postgres": "using plain PostgreSQL partitioning for this database",
     },
 }
 

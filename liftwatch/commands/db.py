@@ -43,6 +43,9 @@ def _upgrade(args: argparse.Namespace) -> int:
 def _info(args: argparse.Namespace) -> int:
     with connect() as conn:
         facts = migrate.info(conn)
+    if facts["timescaledb_available"] and not facts["timescaledb_version"]:
+        # Installed is not usable: say why the extension cannot be created (not preloaded, say).
+        facts["timescaledb_refusal"] = migrate.timescale_refusal(database_url())
     if args.json:
         print(json.dumps(facts, indent=2, default=str))
         return 0
@@ -52,6 +55,8 @@ def _info(args: argparse.Namespace) -> int:
         f"timescaledb:        {facts['timescaledb_version'] or 'not installed'}"
         f" (available on server: {'yes' if facts['timescaledb_available'] else 'no'})"
     )
+    if facts.get("timescaledb_refusal"):
+        print(f"                    cannot be created here: {facts['timescaledb_refusal']}")
     print(f"migrations applied: {', '.join(map(str, facts['migrations_applied'])) or 'none'}")
     print(f"pending:            {', '.join(map(str, facts['migrations_pending'])) or 'none'}")
     for key in ("partitions", "chunks"):

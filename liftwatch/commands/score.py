@@ -15,6 +15,7 @@ from core.errors import Invalid, NotFound
 from core.scope import ADMIN
 from core.settings import get_settings
 from liftwatch.commands import backtest as backtest_commands
+from liftwatch.commands.schedule import every, period
 from queries import ranking as ranking_q
 from queries import runs as runs_q
 from queries import units as units_q
@@ -55,7 +56,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _policy_args(r)
     r.add_argument("--no-model", action="store_true", help="leave out the learned model's opinion")
     r.add_argument("--note", default=None, help="a note stored with the run")
-    r.set_defaults(func=_run)
+    r.add_argument(
+        "--every",
+        type=period,
+        default=None,
+        metavar="PERIOD",
+        help="keep running: score now and then every PERIOD (e.g. 24h, 30m, 7d), each run as of "
+        "its own day; a failed run is reported and the next one still happens",
+    )
+    r.set_defaults(func=_run_or_repeat)
 
     t = ssub.add_parser(
         "train",
@@ -137,6 +146,14 @@ def _policy(args: argparse.Namespace) -> tuple[Policy, float]:
         or policy.section("health")["expected_life_years"]
     )
     return policy, float(life)
+
+
+def _run_or_repeat(args: argparse.Namespace) -> int:
+    if args.every is None:
+        return _run(args)
+    if args.as_of is not None:
+        raise Invalid("--every scores each run as of its own day: leave out --as-of")
+    every(args.every, lambda: _run(args), say=_say)
 
 
 def _run(args: argparse.Namespace) -> int:

