@@ -37,9 +37,12 @@ def test_daoxiangyuan_west_one_unit_per_building_then_the_rest(
         set_unit(conn, r["unit_id"], assessment_on=date(2020, 6, 1), assessment_action="replace")
         set_building(conn, r["building_id"], collection_rate=0.6)
     set_building(conn, "DXYX-B02", fund_vote_on=date(2023, 3, 1))
-    # Stopped units score highest; of the others, the second of building 4 scores above the first,
-    # so the first phase is not just the lowest unit numbers.
+    # Scores that tempt a planner to break the rules: a stopped unit scored low (it must still come
+    # first), and a running unit of a building whose other unit is stopped scored high (it must
+    # still wait, or the building would have no elevator).
     pof = {r["unit_id"]: 0.3 if r["unit_id"] in stopped else 0.1 for r in rows}
+    pof[stopped[-1]] = 0.02
+    pof["DXYX-02-2"] = 0.25
     pof["DXYX-04-2"] = 0.12
     run_id = score_run(conn, pof)
     start = date(2023, 5, 1)
@@ -58,6 +61,7 @@ def test_daoxiangyuan_west_one_unit_per_building_then_the_rest(
     assert len(first) == 4 and len(second) == 4
     assert set(stopped) <= set(first)
     assert "DXYX-04-2" in first
+    assert "DXYX-02-2" in second
     building = {r["unit_id"]: r["building_id"] for r in plan.rows}
     assert len({building[u] for u in first}) == 4, "one unit per building in the first phase"
     assert len({building[u] for u in second}) == 4
