@@ -13,7 +13,7 @@ from core.errors import Invalid
 from planning.catalogue import RENEWALS, Catalogue
 from planning.funding import BUDGETED, Budgets, FundingPolicy
 from planning.model import NEVER, PAYERS, Candidates, Fleet, Options, candidates, payer_gates
-from planning.solve import Solution, age_first, greedy, lp_bound, solve_milp
+from planning.solve import Solution, age_first, greedy, lp_relaxation, solve_milp
 
 METHODS = ("milp", "greedy")
 SPLIT = ("bond", "district", *PAYERS)
@@ -40,7 +40,9 @@ def _solve(
     if method == "milp":
         return solve_milp(fleet, c, budgets=budgets, options=options, time_limit=time_limit)
     if method == "greedy":
-        return greedy(fleet, c, budgets=budgets, options=options)
+        bound, guide = lp_relaxation(fleet, c, budgets=budgets, options=options)
+        s = greedy(fleet, c, budgets=budgets, options=options, guide=guide)
+        return Solution(s.method, s.chosen, s.objective, bound, s.seconds, s.status)
     raise Invalid(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
 
 
@@ -209,11 +211,6 @@ def make_plan(
     """A plan for the fleet, with its trajectory against doing nothing and the age-first rule."""
     c = candidates(fleet, catalogue=catalogue, policy=policy, budgets=budgets, options=options)
     s = _solve(fleet, c, method, budgets, options, time_limit)
-    if method == "greedy":
-        s = Solution(
-            s.method, s.chosen, s.objective, lp_bound(fleet, c, budgets=budgets, options=options),
-            s.seconds, s.status,
-        )
     replace_first = tuple(RENEWALS.index(a) for a in RENEWALS)
     oldest = age_first(fleet, c, budgets=budgets, options=options, action_order=replace_first)
     nothing = np.zeros(0, dtype=int)

@@ -78,6 +78,8 @@ def _constraints(
         return sparse.csr_matrix((values[mask], (index[mask], cols[mask])), shape=(count, m))
 
     everything = np.ones(m, dtype=bool)
+    # Money in units of ¥10,000 keeps the rows' coefficients near the binaries' scale for HiGHS.
+    money = 1e-4
     lb_unit = np.zeros(n)
     lb_unit[c.mandatory_units] = 1
     parts = [
@@ -91,17 +93,23 @@ def _constraints(
     for source in BUDGETED:
         parts.append(
             (
-                rows(c.year, c.split[source], c.split[source] > 0, Y),
+                rows(c.year, c.split[source] * money, c.split[source] > 0, Y),
                 np.zeros(Y),
-                np.array(budgets.amounts[source][:Y], dtype=float),
+                np.array(budgets.amounts[source][:Y], dtype=float) * money,
             )
         )
     fund = c.payer == PAYERS.index("maintenance_fund")
     parts.append(
-        (rows(b, c.split["maintenance_fund"], fund, nb), np.zeros(nb), fleet.fund_balance.astype(float))
+        (
+            rows(b, c.split["maintenance_fund"] * money, fund, nb),
+            np.zeros(nb),
+            fleet.fund_balance.astype(float) * money,
+        )
     )
     owners = (c.payer == PAYERS.index("owners")) & np.isfinite(c.owners_capacity[b])
-    parts.append((rows(b, c.split["owners"], owners, nb), np.zeros(nb), c.owners_capacity))
+    parts.append(
+        (rows(b, c.split["owners"] * money, owners, nb), np.zeros(nb), c.owners_capacity * money)
+    )
     if budgets.advance_max_units_per_building is not None:
         advance = c.payer == PAYERS.index("advance")
         parts.append(
@@ -151,10 +159,12 @@ def solve_milp(
     return Solution("milp", chosen, float(weight[chosen].sum()), bound, seconds, status)
 
 
-def lp_bound(fleet: Fleet, c: Candidates, *, budgets: Budgets, options: Options) -> float:
-    """The LP relaxation's optimum: no plan can do better."""
+def lp_relaxation(
+    fleet: Fleet, c: Candidates, *, budgets: Budgets, options: Options
+) -> tuple[float, np.ndarray]:
+    """The LP relaxation's optimum (no plan can do better) and its fractional choice."""
     if c.unit.size == 0:
-        return 0.0
+        return 0.0, np.zeros(0)
     weight = _objective(c)
     res = milp(
         -weight,
@@ -165,7 +175,7 @@ def lp_bound(fleet: Fleet, c: Candidates, *, budgets: Budgets, options: Options)
     )
     if res.x is None:
         raise Invalid("no plan satisfies the constraints (see the first year's budgets)")
-    return -float(res.fun)
+    return -float(res.fun), res.x
 
 
 def assign(
@@ -183,7 +193,12 @@ def assign(
         return Solution(method, np.zeros(0, dtype=int), 0.0, None, 0.0, "heuristic")
     mandatory = np.zeros(len(fleet.unit_ids), dtype=bool)
     mandatory[c.mandatory_units] = True
-    order = np.concatenate([order[mandatory[c.unit[order]]], order[~mandatory[c.unit[order]]]])
+    # Stopped units first, those with the fewest ways to pay first among them, each by its
+    # cheapest option, so one stopped unit's choice never takes the last money another needs.
+    options_per_unit = np.bincount(c.unit, minlength=len(fleet.unit_ids))
+    forced = np.flatnonzero(mandatory[c.unit])
+    forced = forced[np.lexsort((c.cost[forced], options_per_unit[c.unit[forced]]))]
+    order = np.concatenate([forced, order[~mandatory[c.unit[order]]]])
     left = {s: list(budgets.amounts[s]) for s in BUDGETED}
     caps = building_caps(fleet, options)
     fund_left = fleet.fund_balance.astype(float).copy()
@@ -239,9 +254,22 @@ def assign(
     )
 
 
-def greedy(fleet: Fleet, c: Candidates, *, budgets: Budgets, options: Options) -> Solution:
-    """Benefit per yuan first, ties to the candidate stranding more households."""
-    order = np.lexsort((-c.tiebreak, -c.benefit / np.maximum(c.cost, 1.0)))
+def greedy(
+    fleet: Fleet,
+    c: Candidates,
+    *,
+    budgets: Budgets,
+    options: Options,
+    guide: np.ndarray | None = None,
+) -> Solution:
+    """Benefit per yuan first, ties to the candidate stranding more households. With ``guide``
+    (the LP relaxation's fractional choice), candidates the LP takes whole come first: a plain
+    ratio order takes every unit's cheapest action and never reaches the better ones."""
+    ratio = c.benefit / np.maximum(c.cost, 1.0)
+    keys = [-c.tiebreak, -ratio]
+    if guide is not None:
+        keys.append(-np.round(guide, 3))
+    order = np.lexsort(keys)
     return assign(fleet, c, order, budgets=budgets, options=options, method="greedy")
 
 
