@@ -29,8 +29,8 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 import numpy as np
 
 from planning.catalogue import load_catalogue
-from planning.funding import load_policy, parse_budgets
-from planning.model import Fleet, Options, candidates
+from planning.funding import Budgets, load_policy, parse_budgets
+from planning.model import Candidates, Fleet, Options, candidates
 from planning.solve import greedy, lp_relaxation, solve_milp
 
 ROOT = Path(__file__).parents[1]
@@ -77,14 +77,16 @@ def synthetic_fleet(units: int, *, seed: int = 7) -> Fleet:
         stops=rng.integers(6, 33, n).astype(float),
         speed_mps=rng.choice([1.0, 1.75, 2.5], n),
         assessment_action=[
-            rng.choice(["replace", "modernize", "overhaul"]) if a >= 15 and rng.random() < 0.5 else None
+            rng.choice(["replace", "modernize", "overhaul"])
+            if a >= 15 and rng.random() < 0.5
+            else None
             for a in age
         ],
         assessment_on=[date(2025, 9, 1)] * n,
     )
 
 
-def _problem(units: int, years: int):  # noqa: ANN202 - a benchmark's local tuple
+def _problem(units: int, years: int) -> tuple[Fleet, Candidates, Budgets, Options, float]:
     fleet = synthetic_fleet(units)
     n = len(fleet.unit_ids)
     # About a tenth of the fleet's renewals over the horizon: budgets bind.
@@ -103,18 +105,24 @@ def _problem(units: int, years: int):  # noqa: ANN202 - a benchmark's local tupl
         load_policy(ROOT / "examples" / "funding" / "chengdu-2025.yaml"), levy_per_m2=17.93
     )
     started = time.perf_counter()
-    c = candidates(fleet, catalogue=load_catalogue(), policy=policy, budgets=budgets, options=options)
+    c = candidates(
+        fleet, catalogue=load_catalogue(), policy=policy, budgets=budgets, options=options
+    )
     return fleet, c, budgets, options, time.perf_counter() - started
 
 
 def district(units: int, years: int) -> bool:
     """The MILP on a district; True when it meets the target."""
     fleet, c, budgets, options, build = _problem(units, years)
-    print(f"district: {len(fleet.unit_ids)} units, {c.unit.size} candidates, built in {build:.1f} s")
+    print(
+        f"district: {len(fleet.unit_ids)} units, {c.unit.size} candidates, built in {build:.1f} s"
+    )
     started = time.perf_counter()
     bound, _ = lp_relaxation(fleet, c, budgets=budgets, options=options)
     raw = time.perf_counter() - started
-    s = solve_milp(fleet, c, budgets=budgets, options=options, time_limit=LIMIT_SECONDS, gap=LIMIT_GAP / 2)
+    s = solve_milp(
+        fleet, c, budgets=budgets, options=options, time_limit=LIMIT_SECONDS, gap=LIMIT_GAP / 2
+    )
     gap = s.gap if s.gap is not None else float("nan")
     lp_gap = max(0.0, bound - s.objective) / bound
     print(
@@ -153,10 +161,14 @@ def city(units: int, years: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=20_000, help="units in the district (MILP)")
-    parser.add_argument("--city-units", type=int, default=200_000, help="units in the city (greedy)")
+    parser.add_argument(
+        "--city-units", type=int, default=200_000, help="units in the city (greedy)"
+    )
     parser.add_argument("--years", type=int, default=5, help="horizon in years (1-5)")
     args = parser.parse_args()
-    print(f"{platform.node()} {platform.processor() or platform.machine()}, python {platform.python_version()}")
+    print(
+        f"{platform.node()} {platform.processor() or platform.machine()}, python {platform.python_version()}"
+    )
     ok = district(args.units, args.years)
     if args.city_units:
         city(args.city_units, args.years)

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "simulate",
     "ingest",
     "score",
+    "plan",
     "auth",
     "api",
     "report",

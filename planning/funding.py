@@ -125,7 +125,9 @@ def _bond(raw: Any, where: str) -> Bond | None:
         per_unit = _number(raw, "per_unit", where, 0, 1e7)
     elif "per_unit_by_stops" in raw:
         try:
-            by_stops = tuple(Band(int(b["max_stops"]), float(b["yuan"])) for b in raw["per_unit_by_stops"])
+            by_stops = tuple(
+                Band(int(b["max_stops"]), float(b["yuan"])) for b in raw["per_unit_by_stops"]
+            )
         except (TypeError, KeyError, ValueError):
             raise ConfigError(f"{where}: per_unit_by_stops must list {{max_stops, yuan}}") from None
         if not by_stops:

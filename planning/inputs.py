@@ -43,9 +43,7 @@ def latest_run_id(conn: psycopg.Connection[Any], *, run_id: int | None) -> int:
     return int(row["run_id"] if isinstance(row, Mapping) else row[0])
 
 
-def load_fleet(
-    conn: psycopg.Connection[Any], *, run_id: int, scope: Scope, start: date
-) -> Fleet:
+def load_fleet(conn: psycopg.Connection[Any], *, run_id: int, scope: Scope, start: date) -> Fleet:
     """The scored units of a run within the scope, with their buildings."""
     query = sql.SQL(_UNITS).format(scope=scope.condition("p"))
     with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
@@ -61,16 +59,32 @@ def fleet_from_rows(rows: Iterable[Mapping[str, Any]], *, start: date) -> Fleet:
     """A fleet from one mapping per unit carrying its building's facts (as ``load_fleet`` reads)."""
     buildings: dict[str, int] = {}
     fleet = Fleet(
-        building_ids=[], building_names=[], street_office_ids=[], district_ids=[],
-        households=np.zeros(0), elderly_share=np.zeros(0), fund_balance=np.zeros(0),
-        fund_vote_on=[], collection_rate=np.zeros(0), collection_expected_on=[],
+        building_ids=[],
+        building_names=[],
+        street_office_ids=[],
+        district_ids=[],
+        households=np.zeros(0),
+        elderly_share=np.zeros(0),
+        fund_balance=np.zeros(0),
+        fund_vote_on=[],
+        collection_rate=np.zeros(0),
+        collection_expected_on=[],
         floor_area=np.zeros(0),
-        unit_ids=[], unit_building=np.zeros(0, dtype=int), pof=np.zeros(0), cof=np.zeros(0),
-        stopped=np.zeros(0, dtype=bool), age_years=np.zeros(0), stops=np.zeros(0),
-        speed_mps=np.zeros(0), assessment_action=[], assessment_on=[],
+        unit_ids=[],
+        unit_building=np.zeros(0, dtype=int),
+        pof=np.zeros(0),
+        cof=np.zeros(0),
+        stopped=np.zeros(0, dtype=bool),
+        age_years=np.zeros(0),
+        stops=np.zeros(0),
+        speed_mps=np.zeros(0),
+        assessment_action=[],
+        assessment_on=[],
     )
     b_cols: dict[str, list[Any]] = {k: [] for k in ("hh", "el", "fb", "cr", "fa")}
-    u_cols: dict[str, list[Any]] = {k: [] for k in ("b", "pof", "cof", "st", "age", "stops", "speed")}
+    u_cols: dict[str, list[Any]] = {
+        k: [] for k in ("b", "pof", "cof", "st", "age", "stops", "speed")
+    }
     for r in rows:
         if r["building_id"] not in buildings:
             buildings[r["building_id"]] = len(buildings)

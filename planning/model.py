@@ -151,9 +151,7 @@ def _subsidies(
         ok = old & (assessed if b.needs_assessment else True)
         if b.stopped_qualifies:
             ok = ok | fleet.stopped
-        amounts = np.array(
-            [b.amount(None if np.isnan(s) else int(s)) for s in fleet.stops]
-        )
+        amounts = np.array([b.amount(None if np.isnan(s) else int(s)) for s in fleet.stops])
         bond = np.where(ok, np.minimum(amounts, cost), 0.0)
     district = np.zeros(n)
     d = policy.district
@@ -180,7 +178,9 @@ def payer_gates(fleet: Fleet, policy: FundingPolicy, options: Options) -> dict[s
     for b in range(nb):
         if fleet.fund_balance[b] > 0:
             vote = fleet.fund_vote_on[b]
-            fund_from[b] = 0 if vote is not None and vote <= options.start else options.period_of(vote)
+            fund_from[b] = (
+                0 if vote is not None and vote <= options.start else options.period_of(vote)
+            )
         rate = fleet.collection_rate[b]
         if not np.isnan(rate) and rate >= policy.collection_threshold:
             owners_from[b] = 0
@@ -221,7 +221,6 @@ def candidates(
     for unit, reason in options.excluded.items():
         if not reason.strip():
             raise Invalid(f"excluding {unit} needs a reason (e.g. 'awaiting demolition')")
-    n = len(fleet.unit_ids)
     excluded = np.array([u in options.excluded for u in fleet.unit_ids], dtype=bool)
     mandatory = fleet.stopped & ~excluded
     gates = payer_gates(fleet, policy, options)

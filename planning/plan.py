@@ -54,7 +54,9 @@ def unit_pof_by_year(
     t = np.arange(options.periods) * dt
     growth = options.pof_growth ** t[None, :]
     pof = fleet.pof[:, None] * growth
-    residual = np.array([catalogue.actions[a].residual_pof if a in catalogue.actions else 1.0 for a in RENEWALS])
+    residual = np.array(
+        [catalogue.actions[a].residual_pof if a in catalogue.actions else 1.0 for a in RENEWALS]
+    )
     for i in chosen.tolist():
         u, p, a = c.unit[i], c.period[i], c.action[i]
         pof[u, p:] *= residual[a]
@@ -139,7 +141,9 @@ def _buildings(
         planned = by_building.get(building_id, [])
         units = [fleet.unit_ids[i] for i in np.flatnonzero(fleet.unit_building == b)]
         waits: list[dict[str, Any]] = []
-        pending = len(planned) < len(units) or any(r["owners"] > 0 and r["period"] > 1 for r in planned)
+        pending = len(planned) < len(units) or any(
+            r["owners"] > 0 and r["period"] > 1 for r in planned
+        )
         if gates["owners"][b] > 0 and pending:
             rate = fleet.collection_rate[b]
             gate = int(gates["owners"][b])
@@ -177,7 +181,12 @@ def _buildings(
         for r in planned:
             phase = phases.setdefault(
                 r["phase"],
-                {"phase": r["phase"], "period": r["period"], "starts_on": r["starts_on"], "units": []},
+                {
+                    "phase": r["phase"],
+                    "period": r["period"],
+                    "starts_on": r["starts_on"],
+                    "units": [],
+                },
             )
             phase["units"].append({"unit_id": r["unit_id"], "action": r["action"]})
         if not planned and not waits:
@@ -214,7 +223,9 @@ def make_plan(
     replace_first = tuple(RENEWALS.index(a) for a in RENEWALS)
     oldest = age_first(fleet, c, budgets=budgets, options=options, action_order=replace_first)
     nothing = np.zeros(0, dtype=int)
-    years = [options.period_start(p).year for p in range(0, options.periods, 12 // options.period_months)]
+    years = [
+        options.period_start(p).year for p in range(0, options.periods, 12 // options.period_months)
+    ]
     trajectory = {
         "years": years,
         "plan": outcome(fleet, c, s.chosen, options, catalogue),
@@ -225,7 +236,9 @@ def make_plan(
     found = []
     if scenarios:
         for source in BUDGETED:
-            more = _solve(fleet, c, method, budgets.bumped(source, SCENARIO_YUAN), options, time_limit)
+            more = _solve(
+                fleet, c, method, budgets.bumped(source, SCENARIO_YUAN), options, time_limit
+            )
             found.append(
                 {
                     "source": source,

@@ -68,13 +68,20 @@ def _objective(c: Candidates) -> np.ndarray:
 def _constraints(
     fleet: Fleet, c: Candidates, budgets: Budgets, options: Options
 ) -> LinearConstraint:
-    n, nb, P, Y = len(fleet.unit_ids), len(fleet.building_ids), options.periods, options.years
+    n, nb, periods, years = (
+        len(fleet.unit_ids),
+        len(fleet.building_ids),
+        options.periods,
+        options.years,
+    )
     m = c.unit.size
     cols = np.arange(m)
     b = fleet.unit_building[c.unit]
     ones = np.ones(m)
 
-    def rows(index: np.ndarray, values: np.ndarray, mask: np.ndarray, count: int) -> sparse.csr_matrix:
+    def rows(
+        index: np.ndarray, values: np.ndarray, mask: np.ndarray, count: int
+    ) -> sparse.csr_matrix:
         return sparse.csr_matrix((values[mask], (index[mask], cols[mask])), shape=(count, m))
 
     everything = np.ones(m, dtype=bool)
@@ -85,17 +92,17 @@ def _constraints(
     parts = [
         (rows(c.unit, ones, everything, n), lb_unit, np.ones(n)),
         (
-            rows(b * P + c.period, ones, everything, nb * P),
-            np.zeros(nb * P),
+            rows(b * periods + c.period, ones, everything, nb * periods),
+            np.zeros(nb * periods),
             building_caps(fleet, options).ravel().astype(float),
         ),
     ]
     for source in BUDGETED:
         parts.append(
             (
-                rows(c.year, c.split[source] * money, c.split[source] > 0, Y),
-                np.zeros(Y),
-                np.array(budgets.amounts[source][:Y], dtype=float) * money,
+                rows(c.year, c.split[source] * money, c.split[source] > 0, years),
+                np.zeros(years),
+                np.array(budgets.amounts[source][:years], dtype=float) * money,
             )
         )
     fund = c.payer == PAYERS.index("maintenance_fund")
@@ -205,12 +212,15 @@ def assign(
     owners_left = c.owners_capacity.astype(float).copy()
     owners_payer = PAYERS.index("owners")
     owners_money = c.split["owners"].tolist() if c.split else []
-    advance_left = np.full(
-        len(fleet.building_ids), budgets.advance_max_units_per_building or 10**9
-    )
+    advance_left = np.full(len(fleet.building_ids), budgets.advance_max_units_per_building or 10**9)
     done = np.zeros(len(fleet.unit_ids), dtype=bool)
     fund_payer, advance_payer = PAYERS.index("maintenance_fund"), PAYERS.index("advance")
-    unit, period, year, payer = c.unit.tolist(), c.period.tolist(), c.year.tolist(), c.payer.tolist()
+    unit, period, year, payer = (
+        c.unit.tolist(),
+        c.period.tolist(),
+        c.year.tolist(),
+        c.payer.tolist(),
+    )
     money = {s: c.split[s].tolist() for s in BUDGETED}
     fund_money = c.split["maintenance_fund"].tolist()
     ub = fleet.unit_building.tolist()
@@ -250,7 +260,12 @@ def assign(
     picked = np.array(chosen, dtype=int)
     weight = _objective(c)
     return Solution(
-        method, picked, float(weight[picked].sum()), None, time.perf_counter() - started, "heuristic"
+        method,
+        picked,
+        float(weight[picked].sum()),
+        None,
+        time.perf_counter() - started,
+        "heuristic",
     )
 
 
@@ -274,7 +289,12 @@ def greedy(
 
 
 def age_first(
-    fleet: Fleet, c: Candidates, *, budgets: Budgets, options: Options, action_order: tuple[int, ...]
+    fleet: Fleet,
+    c: Candidates,
+    *,
+    budgets: Budgets,
+    options: Options,
+    action_order: tuple[int, ...],
 ) -> Solution:
     """The rule most cities use: oldest units first, earliest period, actions in the given order."""
     rank = np.empty(len(action_order), dtype=int)
@@ -284,7 +304,12 @@ def age_first(
 
 
 def risk_first(
-    fleet: Fleet, c: Candidates, *, budgets: Budgets, options: Options, action_order: tuple[int, ...]
+    fleet: Fleet,
+    c: Candidates,
+    *,
+    budgets: Budgets,
+    options: Options,
+    action_order: tuple[int, ...],
 ) -> Solution:
     """Highest current risk first, earliest period, actions in the given order."""
     rank = np.empty(len(action_order), dtype=int)

@@ -15,7 +15,9 @@ from simulators.scenario import load_scenario
 
 def seed_register(conn: psycopg.Connection[Any], community: str) -> list[dict[str, Any]]:
     """Import the seed cases' register rows of one community; return them."""
-    rows = [r for r in load_scenario("seed-cases").register_rows() if r["community_id"] == community]
+    rows = [
+        r for r in load_scenario("seed-cases").register_rows() if r["community_id"] == community
+    ]
     import_rows(conn, rows, source="test")
     return rows
 

@@ -95,9 +95,7 @@ def test_runfeng_xinshang_advance_first_then_collection(conn: psycopg.Connection
     run_id = score_run(conn, pof)
     start = date(2023, 5, 1)
     fleet = load_fleet(conn, run_id=run_id, scope=ADMIN, start=start)
-    budgets = parse_budgets(
-        {"advance": [420_000], "advance_max_units_per_building": 1}, years=1
-    )
+    budgets = parse_budgets({"advance": [420_000], "advance_max_units_per_building": 1}, years=1)
     plan = make_plan(
         fleet,
         catalogue=load_catalogue(),
