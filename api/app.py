@@ -21,7 +21,17 @@ from starlette.concurrency import run_in_threadpool
 
 from api import metrics, problems
 from api.ratelimit import TokenBuckets
-from api.routes import dashboards, deadletters, events, exports, health, imports, register, scores
+from api.routes import (
+    dashboards,
+    deadletters,
+    events,
+    exports,
+    health,
+    imports,
+    plans,
+    register,
+    scores,
+)
 from api.routes import ingest as ingest_routes
 from api.tokens import TokenCache
 from core.db import database_url, make_pool
@@ -147,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events,
         ingest_routes,
         scores,
+        plans,
         deadletters,
         exports,
         dashboards,
