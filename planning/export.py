@@ -4,6 +4,7 @@ the buildings' phases and what they wait for, the risk trajectory, and the retro
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
@@ -33,7 +34,7 @@ ROW_COLUMNS = (
 )
 
 
-def wait_text(wait: dict[str, Any], lang: Lang) -> str:
+def wait_text(wait: Mapping[str, Any], lang: Lang) -> str:
     """One thing a building waits for, as a sentence."""
     unknown = t(lang, "plan.unknown")
 
