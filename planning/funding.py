@@ -57,6 +57,7 @@ class District:
     share: float
     caps: dict[str, float]
     within_months_of_assessment: int | None
+    needs_assessment: bool = True
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,7 @@ def _district(raw: Any, where: str) -> District | None:
         share=_number(raw, "share", where, 0, 1),
         caps={k: float(v) for k, v in caps.items()},
         within_months_of_assessment=int(within) if within is not None else None,
+        needs_assessment=bool(raw.get("needs_assessment", True)),
     )
 
 

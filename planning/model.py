@@ -156,8 +156,8 @@ def _subsidies(
     district = np.zeros(n)
     d = policy.district
     if d is not None and name in d.caps:
-        ok = assessed.copy()
-        if d.within_months_of_assessment is not None:
+        ok = assessed.copy() if d.needs_assessment else np.ones(n, dtype=bool)
+        if d.needs_assessment and d.within_months_of_assessment is not None:
             recent = np.array(
                 [
                     on is not None and (start - on).days <= d.within_months_of_assessment * 30.5
@@ -248,6 +248,9 @@ def candidates(
                     open_ &= fleet.fund_balance[fleet.unit_building] >= rest
                 if payer == "owners":
                     open_ &= capacity[fleet.unit_building] >= rest
+                # Work the subsidies pay in full needs no payer of a remainder: one variant.
+                paid = rest <= 0
+                open_ = np.where(paid, payer == "owners", open_)
                 ok = open_ & ~excluded & (~mandatory | (p == 0))
                 idx = np.flatnonzero(ok)
                 if idx.size == 0:

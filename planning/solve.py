@@ -140,7 +140,7 @@ def solve_milp(
     budgets: Budgets,
     options: Options,
     time_limit: float = 60.0,
-    gap: float = 1e-4,
+    gap: float = 0.005,
 ) -> Solution:
     """The exact plan: maximize discounted risk avoided under every constraint."""
     started = time.perf_counter()

@@ -107,6 +107,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sh.add_argument("plan_id", type=int, help="the plan run's id")
     sh.set_defaults(func=_show)
 
+    ev = psub.add_parser(
+        "evaluate",
+        help="compare the planner with age-first and greedy-by-risk on a simulated city's truth",
+        description="Simulate a city into a separate database (the configured one's name + "
+        "_planeval, recreated), score it as of a date, plan the following years with the MILP, "
+        "the age-first rule and greedy-by-risk on the same budget, and count the serious failures "
+        "and stranded household-days each avoids under the simulator's hidden model.",
+    )
+    ev.add_argument("--units", type=int, default=2000, help="units in the city (default: 2000)")
+    ev.add_argument("--seed", type=int, default=7, help="simulation seed (default: 7)")
+    ev.add_argument(
+        "--start", type=_day, default=date(2017, 1, 1), help="history start (default: 2017-01-01)"
+    )
+    ev.add_argument(
+        "--as-of",
+        type=_day,
+        default=date(2023, 1, 1),
+        help="score and plan from (default: 2023-01-01)",
+    )
+    ev.add_argument("--years", type=int, default=3, help="years compared, 1-5 (default: 3)")
+    ev.add_argument("--out", type=Path, default=None, help="write the table as Markdown here")
+    ev.set_defaults(func=_evaluate)
+
     ex = psub.add_parser("export", help="write a plan as XLSX (zh-CN or en)")
     ex.add_argument("plan_id", type=int, help="the plan run's id")
     ex.add_argument("out", type=Path, help="the .xlsx file to write")
@@ -227,4 +250,56 @@ def _export(args: argparse.Namespace) -> int:
         data = plan_xlsx(conn, plan_id=args.plan_id, scope=ADMIN, lang=args.lang)
     args.out.write_bytes(data)
     print(f"wrote {args.out}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from core.settings import get_settings
+    from liftwatch import planeval
+    from liftwatch.commands.score import _recreate, evaluation_url, simulate_into
+    from scoring.policy import load_policy as load_scoring_policy
+    from scoring.run import run as score_run
+    from simulators.model import simulate
+    from simulators.scenario import load_scenario
+
+    base = evaluation_url()
+    name = f"{psycopg.conninfo.conninfo_to_dict(base)['dbname']}".removesuffix("_eval")
+    url = psycopg.conninfo.make_conninfo(base, dbname=f"{name}_planeval")
+    end = planeval.end_of(args.as_of, args.years)
+    settings = get_settings()
+    truth = settings.data_dir / "evaluation" / f"plan-{args.units}-{args.seed}-truth.csv"
+    truth.parent.mkdir(parents=True, exist_ok=True)
+    _recreate(url)
+    _say(f"simulating a city of {args.units} units {args.start} .. {end}")
+    simulate_into(
+        url,
+        scenario="city",
+        units=args.units,
+        start=args.start,
+        end=end,
+        register_dates=[args.as_of],
+        seed=args.seed,
+        truth=truth,
+    )
+    policy = load_scoring_policy(settings.scoring_policy)
+    life = settings.scoring_expected_life or policy.section("health")["expected_life_years"]
+    with connect(url) as conn:
+        run_id = score_run(
+            conn, as_of=args.as_of, policy=policy, expected_life_years=float(life), progress=_say
+        )
+        conn.commit()
+        fleet = load_fleet(conn, run_id=run_id, scope=ADMIN, start=args.as_of)
+    spec = load_scenario("city", units=args.units)
+    sim = simulate(spec, start=args.start, end=end, seed=args.seed)
+    histories = {h.unit.unit_id: h for h in sim.histories()}
+    _say(f"planning {len(fleet.unit_ids)} units {args.years} years from {args.as_of}")
+    outcomes = planeval.compare(
+        fleet, histories, origin=args.start, start=args.as_of, years=args.years
+    )
+    text = planeval.table(outcomes)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
     return 0
