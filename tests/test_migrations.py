@@ -169,7 +169,8 @@ def test_score_place_migration_fills_the_scores_already_stored(
                 (unit_id, rank, psycopg.types.json.Jsonb(factors)),
             )
     monkeypatch.setattr(migrate, "migrations", lambda: every)
-    assert [m.version for m in migrate.upgrade(empty_db_url)] == [7]
+    applied = [m.version for m in migrate.upgrade(empty_db_url)]
+    assert applied == [m.version for m in every if m.version >= 7]
     with connect(empty_db_url) as conn:
         rows = conn.execute(
             "SELECT unit_id, district_id, street_office_id, contractor_id, reasons"
