@@ -205,9 +205,7 @@ ASSESSMENT_ACTION = {
 }
 PLANNING_COLUMNS: tuple[Column, ...] = (
     Column("floor_area_m2", "建筑面积", False, _decimal(1, 1e8), "building floor area, m²"),
-    Column(
-        "collection_rate", "业主缴费比例", False, _share, "share of households that have paid"
-    ),
+    Column("collection_rate", "业主缴费比例", False, _share, "share of households that have paid"),
     Column(
         "collection_expected_on",
         "预计缴费达标日期",

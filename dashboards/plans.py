@@ -198,6 +198,7 @@ def _retrofit_section(retrofits: Sequence[Mapping[str, Any]], lang: Lang) -> Mar
                     "residents_served",
                     "cost",
                     "subsidy",
+                    "year",
                 )
             ],
             [
@@ -209,6 +210,7 @@ def _retrofit_section(retrofits: Sequence[Mapping[str, Any]], lang: Lang) -> Mar
                     r["residents_served"],
                     _money(r["cost"]),
                     _money(r["subsidy"]),
+                    r["year"] or "—",
                 ]
                 for r in retrofits
             ],

@@ -164,6 +164,7 @@ def plan_xlsx(conn: psycopg.Connection[Any], *, plan_id: int, scope: Scope, lang
                 "residents_served",
                 "cost",
                 "subsidy",
+                "year",
             )
         ],
         [
@@ -175,6 +176,7 @@ def plan_xlsx(conn: psycopg.Connection[Any], *, plan_id: int, scope: Scope, lang
                 r["residents_served"],
                 float(r["cost"]),
                 float(r["subsidy"]),
+                r["year"],
             ]
             for r in retrofits
         ],

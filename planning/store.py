@@ -57,6 +57,7 @@ _RETROFIT_COLUMNS = (
     "residents_served",
     "cost",
     "subsidy",
+    "year",
 )
 
 

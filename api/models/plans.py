@@ -134,3 +134,7 @@ class PlanRetrofit(BaseModel):
     residents_served: int
     cost: float
     subsidy: float
+    year: int | None = Field(
+        default=None,
+        description="Funded in this year from the bond money renewals leave (2026 rule).",
+    )

@@ -21,7 +21,7 @@ from planning.funding import parse_budgets, parse_policy
 from planning.inputs import latest_run_id, load_fleet
 from planning.model import Options
 from planning.plan import make_plan
-from planning.retrofit import rank_retrofits, walkups
+from planning.retrofit import attach_retrofits
 
 router = APIRouter(prefix="/v1", tags=["plans"])
 
@@ -79,7 +79,7 @@ def create_plan(conn: ConnDep, principal: WriterDep, body: m.PlanCreate, respons
         method=body.method,
         scenarios=body.scenarios,
     )
-    plan.retrofits = rank_retrofits(walkups(conn, scope=scope), catalogue=catalogue, policy=policy)
+    attach_retrofits(conn, plan, scope=scope, catalogue=catalogue, policy=policy, budgets=budgets)
     plan_id = store.write_plan(
         conn,
         plan,

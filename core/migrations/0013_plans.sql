@@ -88,5 +88,6 @@ CREATE TABLE plan_retrofit (
     residents_served integer NOT NULL,
     cost             numeric(14, 2) NOT NULL,
     subsidy          numeric(14, 2) NOT NULL,
+    year             smallint,  -- the year the plan funds it from the bond money renewals leave
     PRIMARY KEY (plan_id, building_id)
 );

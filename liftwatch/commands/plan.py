@@ -19,7 +19,7 @@ from planning.funding import Budgets, load_policy, parse_budgets
 from planning.inputs import latest_run_id, load_fleet
 from planning.model import Options
 from planning.plan import METHODS, make_plan
-from planning.retrofit import rank_retrofits, walkups
+from planning.retrofit import attach_retrofits
 
 
 def _say(message: str) -> None:
@@ -179,8 +179,8 @@ def _make(args: argparse.Namespace) -> int:
             time_limit=args.time_limit,
             scenarios=not args.no_scenarios,
         )
-        plan.retrofits = rank_retrofits(
-            walkups(conn, scope=scope), catalogue=catalogue, policy=policy
+        attach_retrofits(
+            conn, plan, scope=scope, catalogue=catalogue, policy=policy, budgets=budgets
         )
         plan_id = store.write_plan(
             conn,

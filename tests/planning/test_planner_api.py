@@ -122,3 +122,21 @@ def test_bad_plan_inputs_are_problems(api: Api) -> None:
     assert bad.status_code == 422 and "U9" in bad.json()["detail"]
     assert _make(api, "bureau", years=9).status_code == 422
     assert api.get("bureau", "/v1/plans/999").status_code == 404
+
+
+def test_from_2026_retrofits_take_the_bond_money_renewals_leave(api: Api) -> None:
+    policy_2026 = (
+        Path(__file__).parents[2] / "examples" / "funding" / "national-2026.yaml"
+    ).read_text(encoding="utf-8")
+    made = _make(api, "bureau", policy_yaml=policy_2026, budgets={"bond": [2_000_000]})
+    assert made.status_code == 201, made.text
+    path = f"/v1/plans/{made.json()['plan_id']}"
+    rows = api.get("bureau", f"{path}/rows").json()
+    (walkup,) = api.get("bureau", f"{path}/retrofits").json()
+    assert walkup["subsidy"] == min(0.4 * walkup["cost"], 280_000)
+    left = 2_000_000 - sum(r["bond"] for r in rows if r["year"] == 2023)
+    assert walkup["year"] == (2023 if left >= walkup["subsidy"] else 2024)
+    # Under the 2024 rule retrofits have their own money: ranked, not funded from the bond pot.
+    old = _make(api, "bureau", budgets={"bond": [2_000_000]}).json()
+    (ranked,) = api.get("bureau", f"/v1/plans/{old['plan_id']}/retrofits").json()
+    assert ranked["year"] is None and ranked["subsidy"] == 0
