@@ -31,7 +31,7 @@ import numpy as np
 from planning.catalogue import load_catalogue
 from planning.funding import Budgets, load_policy, parse_budgets
 from planning.model import Candidates, Fleet, Options, candidates
-from planning.solve import greedy, lp_relaxation, solve_milp
+from planning.solve import greedy, heuristic, lp_relaxation, solve_milp
 
 ROOT = Path(__file__).parents[1]
 START = date(2026, 1, 1)
@@ -117,17 +117,20 @@ def district(units: int, years: int) -> bool:
     print(
         f"district: {len(fleet.unit_ids)} units, {c.unit.size} candidates, built in {build:.1f} s"
     )
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     bound, _ = lp_relaxation(fleet, c, budgets=budgets, options=options)
-    raw = time.perf_counter() - started
+    raw, raw_cpu = time.perf_counter() - started, time.process_time() - cpu
+    cpu = time.process_time()
     s = solve_milp(
         fleet, c, budgets=budgets, options=options, time_limit=LIMIT_SECONDS, gap=LIMIT_GAP / 2
     )
+    cpu = time.process_time() - cpu
     gap = s.gap if s.gap is not None else float("nan")
     lp_gap = max(0.0, bound - s.objective) / bound
     print(
-        f"  raw baseline (LP relaxation, HiGHS): {raw:.1f} s\n"
-        f"  MILP: {s.seconds:.1f} s ({s.seconds / raw:.1f}× the LP), status {s.status}, "
+        f"  raw baseline (LP relaxation, HiGHS): {raw:.1f} s wall, {raw_cpu:.1f} s CPU\n"
+        f"  MILP: {s.seconds:.1f} s wall, {cpu:.1f} s CPU ({s.seconds / raw:.1f}× the LP), "
+        f"status {s.status}, "
         f"{s.chosen.size} units chosen, proven gap {gap:.4%}, gap to the LP bound {lp_gap:.4%}"
     )
     ok = s.seconds < LIMIT_SECONDS and gap < LIMIT_GAP
@@ -136,31 +139,33 @@ def district(units: int, years: int) -> bool:
 
 
 def city(units: int, years: int) -> None:
-    """The greedy heuristic on a city, with its gap to the LP-relaxation bound."""
+    """The heuristic on a city, with its gap to the bound it reports (the LP relaxation's up to
+    planning.solve.LP_LIMIT candidates, the Lagrangian bound above)."""
     fleet, c, budgets, options, build = _problem(units, years)
     print(f"city: {len(fleet.unit_ids)} units, {c.unit.size} candidates, built in {build:.1f} s")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     np.argsort(-c.benefit / np.maximum(c.cost, 1.0))
     raw = time.perf_counter() - started
     plain = greedy(fleet, c, budgets=budgets, options=options)
-    started = time.perf_counter()
-    bound, guide = lp_relaxation(fleet, c, budgets=budgets, options=options)
-    lp_seconds = time.perf_counter() - started
-    s = greedy(fleet, c, budgets=budgets, options=options, guide=guide)
-    gap = max(0.0, bound - s.objective) / bound
-    plain_gap = max(0.0, bound - plain.objective) / bound
+    started, cpu = time.perf_counter(), time.process_time()
+    s = heuristic(fleet, c, budgets=budgets, options=options)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    assert s.bound is not None
+    gap = max(0.0, s.bound - s.objective) / s.bound
+    plain_gap = max(0.0, s.bound - plain.objective) / s.bound
     print(
         f"  raw baseline (one sort by benefit per yuan): {raw:.2f} s\n"
-        f"  LP relaxation (the bound and the guide): {lp_seconds:.1f} s\n"
-        f"  LP-guided greedy: {s.seconds:.1f} s ({s.seconds / raw:.1f}× the sort), "
-        f"{s.chosen.size} units chosen, gap to the LP bound {gap:.3%}\n"
-        f"  plain ratio greedy (no LP): {plain.seconds:.1f} s, gap to the LP bound {plain_gap:.3%}"
+        f"  heuristic, {s.status}: {wall:.1f} s wall, {cpu:.1f} s CPU ({wall / raw:.0f}× the sort), "
+        f"{s.chosen.size} units chosen, gap to the bound {gap:.2%}\n"
+        f"  plain ratio greedy (no guide): {plain.seconds:.1f} s, gap to the same bound {plain_gap:.2%}"
     )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--units", type=int, default=20_000, help="units in the district (MILP)")
+    parser.add_argument(
+        "--units", type=int, default=20_000, help="units in the district (MILP; 0 skips it)"
+    )
     parser.add_argument(
         "--city-units", type=int, default=200_000, help="units in the city (greedy)"
     )
@@ -169,7 +174,7 @@ def main() -> int:
     print(
         f"{platform.node()} {platform.processor() or platform.machine()}, python {platform.python_version()}"
     )
-    ok = district(args.units, args.years)
+    ok = district(args.units, args.years) if args.units else True
     if args.city_units:
         city(args.city_units, args.years)
     return 0 if ok else 1

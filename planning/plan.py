@@ -13,7 +13,7 @@ from core.errors import Invalid
 from planning.catalogue import RENEWALS, Catalogue
 from planning.funding import BUDGETED, Budgets, FundingPolicy
 from planning.model import NEVER, PAYERS, Candidates, Fleet, Options, candidates, payer_gates
-from planning.solve import Solution, age_first, greedy, lp_relaxation, solve_milp
+from planning.solve import Solution, age_first, heuristic, solve_milp
 
 METHODS = ("milp", "greedy")
 SPLIT = ("bond", "district", *PAYERS)
@@ -40,9 +40,7 @@ def _solve(
     if method == "milp":
         return solve_milp(fleet, c, budgets=budgets, options=options, time_limit=time_limit)
     if method == "greedy":
-        bound, guide = lp_relaxation(fleet, c, budgets=budgets, options=options)
-        s = greedy(fleet, c, budgets=budgets, options=options, guide=guide)
-        return Solution(s.method, s.chosen, s.objective, bound, s.seconds, s.status)
+        return heuristic(fleet, c, budgets=budgets, options=options)
     raise Invalid(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
 
 

@@ -185,6 +185,58 @@ def lp_relaxation(
     return -float(res.fun), res.x
 
 
+def lagrangian_bound(
+    fleet: Fleet, c: Candidates, *, budgets: Budgets, options: Options, iterations: int = 200
+) -> tuple[float, np.ndarray]:
+    """An upper bound for city-sized problems whose LP is too large, and the prices it finds.
+
+    The budget rows are priced (λ ≥ 0 per source and year) and every per-building row is dropped;
+    each unit then takes its best candidate at those prices (a stopped unit must take one). For any
+    prices this bounds the plan from above; projected subgradient steps lower it. Returns the best
+    bound and, per candidate, its benefit less the priced money (the heuristic's guide)."""
+    if c.unit.size == 0:
+        return 0.0, np.zeros(0)
+    weight = _objective(c)
+    years = options.years
+    order = np.argsort(c.unit, kind="stable")
+    units, starts = np.unique(c.unit[order], return_index=True)
+    group = np.repeat(np.arange(units.size), np.diff(np.append(starts, order.size)))
+    mandatory = np.isin(units, c.mandatory_units)
+    # Money in millions of yuan keeps the prices and the benefit on comparable scales.
+    split = {source: c.split[source][order] / 1e6 for source in BUDGETED}
+    year = c.year[order]
+    cap = {source: np.array(budgets.amounts[source][:years]) / 1e6 for source in BUDGETED}
+    prices = {source: np.zeros(years) for source in BUDGETED}
+    w = weight[order]
+    best, best_prices = np.inf, {source: p.copy() for source, p in prices.items()}
+    step = float(w.max()) / 10 if w.size else 1.0
+    for k in range(iterations):
+        reduced = w - sum(prices[source][year] * split[source] for source in BUDGETED)
+        top = np.maximum.reduceat(reduced, starts)
+        value = float(np.where(mandatory, top, np.maximum(top, 0.0)).sum())
+        value += sum(float(prices[source] @ cap[source]) for source in BUDGETED)
+        if value < best:
+            best, best_prices = value, {source: p.copy() for source, p in prices.items()}
+        # The subgradient: what the units' best choices spend, less each row's budget.
+        hit = np.flatnonzero((reduced >= top[group]) & (mandatory | (top > 0))[group])
+        _, first = np.unique(group[hit], return_index=True)
+        picked = hit[first]
+        spend = {
+            source: np.bincount(year[picked], weights=split[source][picked], minlength=years)
+            - cap[source]
+            for source in BUDGETED
+        }
+        norm = float(np.sqrt(sum((v**2).sum() for v in spend.values())))
+        if norm == 0:
+            break
+        for source in BUDGETED:
+            prices[source] = np.maximum(
+                0.0, prices[source] + step / np.sqrt(1 + k) * spend[source] / norm
+            )
+    guide = weight - sum(best_prices[source][c.year] * c.split[source] / 1e6 for source in BUDGETED)
+    return best, guide
+
+
 def assign(
     fleet: Fleet,
     c: Candidates,
@@ -277,15 +329,42 @@ def greedy(
     options: Options,
     guide: np.ndarray | None = None,
 ) -> Solution:
-    """Benefit per yuan first, ties to the candidate stranding more households. With ``guide``
-    (the LP relaxation's fractional choice), candidates the LP takes whole come first: a plain
-    ratio order takes every unit's cheapest action and never reaches the better ones."""
+    """Benefit per yuan first, ties to the candidate stranding more households. With ``guide`` (the
+    LP relaxation's fractional choice, or the benefit less the Lagrangian-priced money), higher
+    guides come first: a plain ratio order takes every unit's cheapest action and never reaches
+    the better ones."""
     ratio = c.benefit / np.maximum(c.cost, 1.0)
     keys = [-c.tiebreak, -ratio]
     if guide is not None:
-        keys.append(-np.round(guide, 3))
+        keys.append(-guide)
     order = np.lexsort(keys)
     return assign(fleet, c, order, budgets=budgets, options=options, method="greedy")
+
+
+# Above this many candidates the LP relaxation takes too long and too much memory on one machine;
+# the heuristic is then guided and bounded by the budgets' Lagrangian prices instead.
+LP_LIMIT = 600_000
+
+
+def heuristic(fleet: Fleet, c: Candidates, *, budgets: Budgets, options: Options) -> Solution:
+    """The greedy plan with its bound: the LP relaxation's when it is small enough to solve, else
+    the Lagrangian bound (never below the LP's, so the gap reported is never understated)."""
+    started = time.perf_counter()
+    if c.unit.size <= LP_LIMIT:
+        bound, x = lp_relaxation(fleet, c, budgets=budgets, options=options)
+        guide, how = np.round(x, 3), "lp"
+    else:
+        bound, guide = lagrangian_bound(fleet, c, budgets=budgets, options=options)
+        how = "lagrangian"
+    s = greedy(fleet, c, budgets=budgets, options=options, guide=guide)
+    return Solution(
+        s.method,
+        s.chosen,
+        s.objective,
+        bound,
+        time.perf_counter() - started,
+        f"heuristic ({how} bound)",
+    )
 
 
 def age_first(

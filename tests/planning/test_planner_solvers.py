@@ -18,6 +18,7 @@ from planning.solve import (
     age_first,
     building_caps,
     greedy,
+    lagrangian_bound,
     lp_relaxation,
     risk_first,
     solve_milp,
@@ -103,9 +104,12 @@ def test_every_method_keeps_the_rules_and_the_milp_wins(seed: int) -> None:
         fleet, catalogue=load_catalogue(), policy=policy, budgets=budgets, options=options
     )
     bound, guide = lp_relaxation(fleet, c, budgets=budgets, options=options)
+    lagrangian, priced = lagrangian_bound(fleet, c, budgets=budgets, options=options)
+    assert lagrangian >= bound * (1 - 1e-6)  # it drops rows the LP keeps: never tighter
     exact = solve_milp(fleet, c, budgets=budgets, options=options, gap=1e-6)
     others = [
-        greedy(fleet, c, budgets=budgets, options=options, guide=guide),
+        greedy(fleet, c, budgets=budgets, options=options, guide=np.round(guide, 3)),
+        greedy(fleet, c, budgets=budgets, options=options, guide=priced),
         greedy(fleet, c, budgets=budgets, options=options),
         age_first(fleet, c, budgets=budgets, options=options, action_order=(0, 1, 2)),
         risk_first(fleet, c, budgets=budgets, options=options, action_order=(0, 1, 2)),
@@ -132,3 +136,26 @@ def test_a_greedy_plan_reports_its_gap_to_the_lp_bound() -> None:
     s = plan.summary
     assert s["method"] == "greedy" and s["bound"] >= s["objective"] > 0
     assert 0 <= s["gap"] < 0.2
+
+
+def test_past_the_lp_limit_the_heuristic_reports_a_lagrangian_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import planning.solve
+
+    monkeypatch.setattr(planning.solve, "LP_LIMIT", 0)
+    fleet = random_fleet(5, buildings=60)
+    budgets = parse_budgets({"bond": [900_000], "district": [400_000]}, years=2)
+    options = Options(start=START, years=2)
+    c = candidates(
+        fleet,
+        catalogue=load_catalogue(),
+        policy=load_policy(POLICY),
+        budgets=budgets,
+        options=options,
+    )
+    s = planning.solve.heuristic(fleet, c, budgets=budgets, options=options)
+    lp, _ = lp_relaxation(fleet, c, budgets=budgets, options=options)
+    assert s.status == "heuristic (lagrangian bound)"
+    assert s.bound is not None and s.bound >= lp * (1 - 1e-6) >= s.objective
+    _check(fleet, c, s, budgets, options)
