@@ -75,6 +75,8 @@ class Options:
     def __post_init__(self) -> None:
         if not 1 <= self.years <= 5:
             raise Invalid("the horizon must be 1 to 5 years")
+        if not 2000 <= self.start.year <= 2100:
+            raise Invalid(f"the plan must start between 2000 and 2100, not {self.start}")
         if self.period_months not in (1, 2, 3, 4, 6, 12):
             raise Invalid("period_months must divide a year: 1, 2, 3, 4, 6 or 12")
         if self.benefit_years < self.years:

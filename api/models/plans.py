@@ -30,7 +30,12 @@ class PlanCreate(BaseModel):
         max_length=64,
         description="Admins only: plan one district (a bureau plans its own).",
     )
-    start: date | None = Field(default=None, description="First day (default: next month's first).")
+    start: date | None = Field(
+        default=None,
+        ge=date(2000, 1, 1),
+        le=date(2100, 1, 1),
+        description="First day (default: next month's first).",
+    )
     years: int = Field(default=2, ge=1, le=5)
     period_months: Literal[1, 2, 3, 4, 6, 12] = 12
     method: Literal["milp", "greedy"] = "milp"
