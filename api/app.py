@@ -33,6 +33,7 @@ from api.routes import (
     health,
     imports,
     places,
+    plans,
     register,
     scores,
 )
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ingest_routes,
         scores,
         backtests,
+        plans,
         deadletters,
         places,
         alerts,

@@ -47,6 +47,11 @@ _SHARED = {
         "property_unit",
         "fund_status",
         "fund_balance",
+        "floor_area_m2",
+        "collection_rate",
+        "collection_expected_on",
+        "fund_vote_on",
+        "consent_share",
     ),
 }
 # Unit fields whose changes are recorded in unit_change.
@@ -367,9 +372,32 @@ CREATE TEMP TABLE register_stage (
     property_unit text, fund_status text, fund_balance numeric(14,2), unit_id text,
     registration_code text, manufacturer text, model text, installed_on date, renewed_on date,
     rated_load_kg integer, rated_speed_mps numeric(4,2), stops smallint, drive_type text,
-    contractor_id text, contractor text, contractor_since date, service_status text
+    contractor_id text, contractor text, contractor_since date, service_status text,
+    floor_area_m2 numeric(12,2), collection_rate numeric(4,3), collection_expected_on date,
+    fund_vote_on date, consent_share numeric(4,3), assessment_on date, assessment_action text
 ) ON COMMIT DROP
 """
+
+# The planner's optional facts: a column left empty in the file keeps what the register holds.
+_MERGE_PLANNING = [
+    """UPDATE building b SET
+           floor_area_m2 = coalesce(s.floor_area_m2, b.floor_area_m2),
+           collection_rate = coalesce(s.collection_rate, b.collection_rate),
+           collection_expected_on = coalesce(s.collection_expected_on, b.collection_expected_on),
+           fund_vote_on = coalesce(s.fund_vote_on, b.fund_vote_on),
+           consent_share = coalesce(s.consent_share, b.consent_share)
+       FROM (SELECT DISTINCT building_id, floor_area_m2, collection_rate, collection_expected_on,
+                    fund_vote_on, consent_share FROM register_stage) s
+       WHERE b.building_id = s.building_id
+         AND (s.floor_area_m2, s.collection_rate, s.collection_expected_on, s.fund_vote_on,
+              s.consent_share) IS DISTINCT FROM (NULL::numeric, NULL::numeric, NULL::date,
+                                                 NULL::date, NULL::numeric)""",
+    """UPDATE unit u SET
+           assessment_on = coalesce(s.assessment_on, u.assessment_on),
+           assessment_action = coalesce(s.assessment_action, u.assessment_action)
+       FROM register_stage s
+       WHERE u.unit_id = s.unit_id AND (s.assessment_on IS NOT NULL OR s.assessment_action IS NOT NULL)""",
+]
 
 _MERGE_PARENTS = [
     """INSERT INTO district (district_id, name)
@@ -502,6 +530,8 @@ def _merge(
         cur.execute(_MERGE_UNITS)
         outcomes = [created for (created,) in cur.fetchall()]
         for statement in _CONTRACTS:
+            cur.execute(statement)
+        for statement in _MERGE_PLANNING:
             cur.execute(statement)
         cur.execute(
             "INSERT INTO unit_renewal (unit_id, renewed_on) SELECT unit_id, renewed_on "

@@ -198,6 +198,45 @@ COLUMNS: tuple[Column, ...] = (
     ),
 )
 
+# Optional facts the renewal planner reads (funding, consent, the latest safety assessment).
+ASSESSMENT_ACTION = {
+    "replace": "replace",
+    "更新": "replace",
+    "整梯更新": "replace",
+    "modernize": "modernize",
+    "改造": "modernize",
+    "overhaul": "overhaul",
+    "大修": "overhaul",
+}
+PLANNING_COLUMNS: tuple[Column, ...] = (
+    Column("floor_area_m2", "建筑面积", False, _decimal(1, 1e8), "building floor area, m²"),
+    Column("collection_rate", "业主缴费比例", False, _share, "share of households that have paid"),
+    Column(
+        "collection_expected_on",
+        "预计缴费达标日期",
+        False,
+        _date,
+        "when collection is expected to pass the threshold",
+    ),
+    Column(
+        "fund_vote_on",
+        "维修资金表决日期",
+        False,
+        _date,
+        "owners' vote to use the maintenance fund: passed on, or expected on",
+    ),
+    Column("consent_share", "加装电梯同意比例", False, _share, "residents' consent to a retrofit"),
+    Column("assessment_on", "安全评估日期", False, _date, "latest safety assessment (GB/T 42615)"),
+    Column(
+        "assessment_action",
+        "评估建议措施",
+        False,
+        _choice(ASSESSMENT_ACTION),
+        "replace / modernize / overhaul, as the assessment recommends",
+    ),
+)
+COLUMNS = COLUMNS + PLANNING_COLUMNS
+
 BY_HEADER: dict[str, Column] = {c.key: c for c in COLUMNS} | {c.zh: c for c in COLUMNS}
 BY_KEY: dict[str, Column] = {c.key: c for c in COLUMNS}
 

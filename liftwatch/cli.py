@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "ingest",
     "broker",
     "score",
+    "plan",
     "auth",
     "api",
     "report",

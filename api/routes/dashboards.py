@@ -7,7 +7,7 @@ The language comes from ``?lang=`` (remembered in a cookie), else the browser's 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -18,8 +18,11 @@ from api.tokens import Principal, authenticate
 from core.i18n import Lang, local_name, pick_lang, t
 from dashboards import alerts, detail, pages, places
 from dashboards import backtest as backtest_page
+from dashboards import plans as plan_pages
 from dashboards import weights as weights_page
 from dashboards.assets import plotly_js_path, stylesheet
+from planning import store as plan_store
+from planning.export import wait_text
 from queries import runs as run_queries
 from scoring import backtests
 from scoring.policy import load_policy
@@ -332,4 +335,126 @@ def weights(
     if principal is None:
         return _to_sign_in(request)
     body = weights_page.render(run_queries.run_weights(conn=conn, run_id=run_id), lang=lang)
+    return _html(request, body, lang)
+
+
+# The renewal plan's pages: the reads are planning.store's (scoped), the pages dashboards.plans'.
+
+
+def _plan_run(conn: ConnDep, principal: Principal, plan_id: int | None) -> dict[str, Any] | None:
+    scope = principal.scope
+    plan_id = plan_id if plan_id is not None else plan_store.latest_plan_id(conn, scope=scope)
+    return None if plan_id is None else plan_store.plan_run(conn, plan_id=plan_id, scope=scope)
+
+
+@router.get("/plans")
+def plans_latest(
+    request: Request, conn: ConnDep, principal: PagePrincipalDep, lang: LangDep
+) -> Response:
+    """The newest plan in scope (or a note that there is none)."""
+    if principal is None:
+        return _to_sign_in(request)
+    return _plan_summary(request, conn, principal, lang, None)
+
+
+@router.get("/plans/{plan_id}")
+def plan_summary(
+    request: Request, plan_id: int, conn: ConnDep, principal: PagePrincipalDep, lang: LangDep
+) -> Response:
+    """A plan's summary: totals, risk trajectory, budget scenarios, street offices, retrofits."""
+    if principal is None:
+        return _to_sign_in(request)
+    return _plan_summary(request, conn, principal, lang, plan_id)
+
+
+def _plan_summary(
+    request: Request, conn: ConnDep, principal: Principal, lang: Lang, plan_id: int | None
+) -> Response:
+    run = _plan_run(conn, principal, plan_id)
+    if run is None and plan_id is not None:
+        return _html(request, None, lang)
+    scope = principal.scope
+    offices = plan_store.street_offices(conn, plan_id=run["plan_id"], scope=scope) if run else []
+    retrofits = plan_store.plan_retrofits(conn, plan_id=run["plan_id"], scope=scope) if run else []
+    return _html(
+        request, plan_pages.summary(run=run, offices=offices, retrofits=retrofits, lang=lang), lang
+    )
+
+
+@router.get("/plans/{plan_id}/street-offices/{street_office_id}")
+def plan_street_office(
+    request: Request,
+    plan_id: int,
+    street_office_id: str,
+    conn: ConnDep,
+    principal: PagePrincipalDep,
+    lang: LangDep,
+    print: bool = False,
+) -> Response:
+    """One street office's units and buildings in a plan; ``?print=1`` for the printable page."""
+    if principal is None:
+        return _to_sign_in(request)
+    run = _plan_run(conn, principal, plan_id)
+    scope = principal.scope
+    offices = (
+        [
+            o
+            for o in plan_store.street_offices(conn, plan_id=plan_id, scope=scope)
+            if o["street_office_id"] == street_office_id
+        ]
+        if run
+        else []
+    )
+    if run is None or not offices:
+        return _html(request, None, lang)
+    office = offices[0]
+    body = plan_pages.street_office(
+        run=run,
+        name=office["name_en"] if lang == "en" and office["name_en"] else office["name"],
+        rows=plan_store.plan_rows(
+            conn, plan_id=plan_id, scope=scope, street_office_id=street_office_id
+        ),
+        buildings=plan_store.plan_buildings(
+            conn, plan_id=plan_id, scope=scope, street_office_id=street_office_id
+        ),
+        lang=lang,
+        wait_text=wait_text,
+        printable=print,
+    )
+    return _html(request, body, lang)
+
+
+@router.get("/plans/{plan_id}/buildings/{building_id}")
+def plan_building(
+    request: Request,
+    plan_id: int,
+    building_id: str,
+    conn: ConnDep,
+    principal: PagePrincipalDep,
+    lang: LangDep,
+) -> Response:
+    """One building's phases in a plan and what it waits for."""
+    if principal is None:
+        return _to_sign_in(request)
+    run = _plan_run(conn, principal, plan_id)
+    scope = principal.scope
+    found = (
+        [
+            b
+            for b in plan_store.plan_buildings(conn, plan_id=plan_id, scope=scope)
+            if b["building_id"] == building_id
+        ]
+        if run
+        else []
+    )
+    if run is None or not found:
+        return _html(request, None, lang)
+    rows = [
+        r
+        for r in plan_store.plan_rows(conn, plan_id=plan_id, scope=scope)
+        if r["building_id"] == building_id
+    ]
+    body = plan_pages.building(
+        run=run, building=found[0], rows=rows, lang=lang, wait_text=wait_text
+    )
     return _html(request, body, lang)
