@@ -17,7 +17,7 @@ from core import migrate
 from core.i18n import t
 from core.scope import ADMIN
 from core.settings import get_settings
-from scoring import queries
+from queries import ranking as ranking_q
 from scoring.glm import fit_poisson
 from scoring.health import soft_cap
 from scoring.learning import learn, snapshot_days
@@ -175,7 +175,9 @@ def test_both_orders_are_stored_unique_and_sortable(conn: psycopg.Connection[Any
     assert pofs == sorted(pofs, reverse=True)
     seen, cursor = [], None
     while True:
-        page = queries.ranking(conn, scope=ADMIN, run_id=run_id, sort="pof", limit=7, cursor=cursor)
+        page = ranking_q.ranking(
+            conn=conn, scope=ADMIN, run_id=run_id, sort="pof", limit=7, cursor=cursor
+        )
         seen += [(i["unit_id"], i["pof_rank"]) for i in page.items]
         cursor = page.next_cursor
         if cursor is None:
