@@ -166,7 +166,7 @@ STRINGS: dict[Lang, dict[str, str]] = {
         # ingest: rejection reasons of dead letters (ingest/decode.py REASONS)
         "reason.oversized": "消息超过大小上限（在解析前检查）",
         "reason.unsupported_version": "主题不是 liftwatch/v1/...（不支持的接口版本）",
-        "reason.bad_topic": "主题不符合 liftwatch/v1/{维保单位}/{电梯}/{类型}",
+        "reason.bad_topic": "主题不符合 liftwatch/v1/<维保单位>/<电梯>/<类型>",
         "reason.unknown_kind": "类型不是 fault / inspection / maintenance / status",
         "reason.malformed_json": "消息不是合法的 JSON",
         "reason.schema_violation": "字段缺失、类型或取值不符合该类型的 JSON Schema（不做类型转换）",
@@ -587,7 +587,7 @@ STRINGS: dict[Lang, dict[str, str]] = {
         # ingest: rejection reasons of dead letters (ingest/decode.py REASONS)
         "reason.oversized": "payload larger than the configured limit (checked before parsing)",
         "reason.unsupported_version": "topic is not liftwatch/v1/... (an unsupported contract version)",
-        "reason.bad_topic": "topic is not liftwatch/v1/{contractor_id}/{unit_id}/{kind}",
+        "reason.bad_topic": "topic is not liftwatch/v1/<contractor_id>/<unit_id>/<kind>",
         "reason.unknown_kind": "kind is not fault / inspection / maintenance / status",
         "reason.malformed_json": "payload is not valid JSON",
         "reason.schema_violation": "a field is missing, of the wrong type or out of range for the kind's JSON Schema (no type coercion)",
