@@ -54,8 +54,10 @@ def synthetic_fleet(units: int, *, seed: int = 7) -> Fleet:
     funded = rng.random(nb) < 0.4
     stopped = rng.random(n) < 0.01
     collection = rng.uniform(0, 1, nb)
-    # A stopped unit's owners have paid: a plan must be able to fund it in the first year.
+    # A stopped unit's owners have paid and its building's fund is there: a plan must be able to
+    # fund it in the first year.
     collection[unit_building[stopped]] = 1.0
+    funded[unit_building[stopped]] = True
     return Fleet(
         building_ids=[f"B{b}" for b in range(nb)],
         building_names=[f"{b}号楼" for b in range(nb)],
@@ -63,7 +65,8 @@ def synthetic_fleet(units: int, *, seed: int = 7) -> Fleet:
         district_ids=["D1"] * nb,
         households=households,
         elderly_share=rng.uniform(0.1, 0.7, nb),
-        fund_balance=np.where(funded, rng.uniform(0, 600_000, nb), 0.0),
+        fund_balance=np.where(funded, rng.uniform(0, 600_000, nb), 0.0)
+        + np.isin(np.arange(nb), unit_building[stopped]) * 500_000,
         fund_vote_on=[date(2025, 6, 1) if f else None for f in funded],
         collection_rate=collection,
         collection_expected_on=[date(2026 + int(y), 7, 1) for y in rng.integers(0, 4, nb)],
