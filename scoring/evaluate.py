@@ -232,10 +232,19 @@ def table(results: list[dict[str, Any]]) -> str:
         cells = []
         for outcome, metric, _ in columns:
             row = next(r for r in results if r["method"] == method and r["outcome"] == outcome)
-            f = row[metric]
-            cells.append(f"{f['value']:.2f} [{f['low']:.2f}, {f['high']:.2f}]")
+            cells.append(_cell(row[metric]))
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _cell(figure: dict[str, Any]) -> str:
+    """A value and its interval; a dash where undefined (e.g. Spearman of a constant order)."""
+    value, low, high = figure["value"], figure["low"], figure["high"]
+    if value is None or value != value:
+        return "—"
+    if low is None or high is None or low != low:
+        return f"{value:.2f}"
+    return f"{value:.2f} [{low:.2f}, {high:.2f}]"
 
 
 def leads(evaluation: Evaluation, *, method: str = "pof") -> dict[str, dict[str, Any]]:
