@@ -172,9 +172,10 @@ def evaluate(
     )
 
 
-def average(runs: list[Backtest]) -> list[dict[str, Any]]:
-    """Each method's metrics averaged over backtests, with the 95% interval of the average."""
-    rows = []
+def averaged(runs: list[Backtest]) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    """Per method and outcome: the metrics averaged over backtests, and their resamples averaged
+    (every backtest resampled the same units, so these are resamples of the average)."""
+    out = {}
     for key in runs[0].replicates:
         point = np.mean(
             [
@@ -186,15 +187,24 @@ def average(runs: list[Backtest]) -> list[dict[str, Any]]:
             ],
             axis=0,
         )
-        reps = np.mean([b.replicates[key] for b in runs], axis=0)
-        row: dict[str, Any] = {"method": key[0], "outcome": key[1]}
+        out[key] = (point, np.mean([b.replicates[key] for b in runs], axis=0))
+    return out
+
+
+def _interval(column: np.ndarray) -> tuple[float, float]:
+    column = column[~np.isnan(column)]
+    if not column.size:
+        return float("nan"), float("nan")
+    return float(np.percentile(column, 2.5)), float(np.percentile(column, 97.5))
+
+
+def average(runs: list[Backtest]) -> list[dict[str, Any]]:
+    """Each method's metrics averaged over backtests, with the 95% interval of the average."""
+    rows = []
+    for (method, outcome), (point, reps) in averaged(runs).items():
+        row: dict[str, Any] = {"method": method, "outcome": outcome}
         for k, name in enumerate(METRICS):
-            column = reps[:, k][~np.isnan(reps[:, k])]
-            low, high = (
-                (float(np.percentile(column, 2.5)), float(np.percentile(column, 97.5)))
-                if column.size
-                else (float("nan"), float("nan"))
-            )
+            low, high = _interval(reps[:, k])
             row[name] = {"value": float(point[k]), "low": low, "high": high}
         rows.append(row)
     return rows
@@ -228,15 +238,27 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def leads(results: list[dict[str, Any]], *, method: str = "pof") -> dict[str, float]:
-    """A method's lead over the best single-factor baseline on each headline figure."""
-    liftwatch = {"pof", "priority"}
+def leads(evaluation: Evaluation, *, method: str = "pof") -> dict[str, dict[str, Any]]:
+    """A method's lead over the best single-factor baseline on each headline figure, with the 95%
+    interval of the paired difference (both judged on the same resamples)."""
+    figures = averaged(evaluation.backtests)
     out = {}
     for outcome, metric, label in TABLE_COLUMNS:
-        rows = [r for r in results if r["outcome"] == outcome]
-        if not rows:
+        k = METRICS.index(metric)
+        if (method, outcome) not in figures:
             continue
-        ours = next(r for r in rows if r["method"] == method)[metric]["value"]
-        best = max(r[metric]["value"] for r in rows if r["method"] not in liftwatch)
-        out[label] = float(ours - best)
+        baselines = {
+            m: figures[(m, o)]
+            for m, o in figures
+            if o == outcome and m not in {"pof", "priority"} and not np.isnan(figures[(m, o)][0][k])
+        }
+        best = max(baselines, key=lambda m: baselines[m][0][k])
+        ours = figures[(method, outcome)]
+        low, high = _interval(ours[1][:, k] - baselines[best][1][:, k])
+        out[label] = {
+            "best": best,
+            "value": float(ours[0][k] - baselines[best][0][k]),
+            "low": low,
+            "high": high,
+        }
     return out

@@ -344,9 +344,12 @@ def _report(
         "inspection\n"
     )
     print(text)
-    print("\nlead of liftwatch PoF over the best single-factor baseline:")
-    for label, lead in evaluation.leads(result.results).items():
-        print(f"  {label:<26} {lead:+.3f}")
+    lead = evaluation.leads(result)
+    print("\nlead of liftwatch PoF over the best single-factor baseline (95% interval):")
+    for label, f in lead.items():
+        print(
+            f"  {label:<26} {f['value']:+.3f} [{f['low']:+.3f}, {f['high']:+.3f}] over {f['best']}"
+        )
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / f"evaluation-{name}.md").write_text(text + "\n", encoding="utf-8")
@@ -356,7 +359,7 @@ def _report(
             "units": result.units,
             "outcomes": result.outcomes,
             "results": result.results,
-            "leads": evaluation.leads(result.results),
+            "leads": lead,
             "scenario": args.scenario,
             "seed": args.seed,
         }

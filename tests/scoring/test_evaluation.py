@@ -48,4 +48,6 @@ def test_every_world_is_evaluated_by_the_same_backtest(
         )
         # A random order carries no information: its interval must hold zero.
         assert random["spearman"]["low"] < 0 < random["spearman"]["high"]
+        lead = result["leads"]["Spearman, true risk"]
+        assert lead["low"] <= lead["value"] <= lead["high"]
         assert (out / f"evaluation-{name}.md").read_text(encoding="utf-8").startswith("| method |")
