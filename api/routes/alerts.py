@@ -144,7 +144,7 @@ def clear_alert(conn: ConnDep, principal: PrincipalDep, alert_id: AlertId) -> An
     "/webhooks",
     response_model=list[Webhook],
     summary="Webhook subscriptions of your scope (admin, bureau)",
-    responses=responses(401, 403),
+    responses=responses(401, 403, 422),
 )
 def list_webhooks(
     conn: ConnDep,
