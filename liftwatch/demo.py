@@ -5,7 +5,7 @@ and a simulated city, starts ingest workers on a shared subscription, publishes 
 history over MQTT, waits until the database holds every event published (stored now or by an
 earlier, interrupted run) or its dead letter, scores the fleet as of two dates, and serves the API
 and dashboards. The demo's tokens are made once per data directory and offered on the sign-in page
-as one-click buttons. Once ready, an ingest worker, a live simulator (status samples and the odd
+as one-click buttons. Once ready, the ingest workers, a live simulator (status samples and the odd
 entrapment, stamped with the current time) and the alert loop keep running, so pages change and
 alerts appear. A second run finds the data loaded and only serves. Ctrl-C stops everything.
 """
@@ -367,13 +367,15 @@ def _live_units(db: str) -> list[Any]:
 
 
 class Live:
-    """What keeps the demo alive once it is ready: an ingest worker, the live fleet and the alert
-    loop."""
+    """What keeps the demo alive once it is ready: the ingest workers, the live fleet and the
+    alert loop."""
 
     def __init__(self, plan: DemoPlan, *, db: str, mqtt: str) -> None:
         from liftwatch.live import LiveFleet
 
-        self.workers = _start_workers(1, db, mqtt)
+        # Every session of the shared group: the broker hands messages round-robin to all of
+        # them, connected or not, so a session left without its worker would sit on its share.
+        self.workers = _start_workers(plan.workers, db, mqtt)
         self.fleet = LiveFleet(
             _live_units(db),
             mqtt,

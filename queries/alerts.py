@@ -178,11 +178,13 @@ def _in_scope(scope: Scope) -> sql.Composable:
     )
 
 
-def webhooks(*, conn: Conn, scope: Scope) -> list[Webhook]:
+def webhooks(*, conn: Conn, scope: Scope, limit: int = 100) -> list[Webhook]:
     """Webhook subscriptions the scope manages, oldest first."""
-    query = sql.SQL("{} WHERE {} ORDER BY webhook_id").format(sql.SQL(_WEBHOOKS), _in_scope(scope))
+    query = sql.SQL("{} WHERE {} ORDER BY webhook_id LIMIT %s").format(
+        sql.SQL(_WEBHOOKS), _in_scope(scope)
+    )
     with conn.cursor(row_factory=class_row(Webhook)) as cur:
-        return cur.execute(query).fetchall()
+        return cur.execute(query, (limit,)).fetchall()
 
 
 def create_webhook(

@@ -144,11 +144,15 @@ def clear_alert(conn: ConnDep, principal: PrincipalDep, alert_id: AlertId) -> An
     "/webhooks",
     response_model=list[Webhook],
     summary="Webhook subscriptions of your scope (admin, bureau)",
-    responses=responses(401, 403),
+    responses=responses(401, 403, 422),
 )
-def list_webhooks(conn: ConnDep, principal: WriterDep) -> Any:
-    """An admin sees every subscription, a bureau those of its district."""
-    return q.webhooks(conn=conn, scope=principal.scope)
+def list_webhooks(
+    conn: ConnDep,
+    principal: WriterDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Any:
+    """An admin sees every subscription, a bureau those of its district; oldest first."""
+    return q.webhooks(conn=conn, scope=principal.scope, limit=limit)
 
 
 @router.post(
