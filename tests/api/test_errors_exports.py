@@ -57,6 +57,8 @@ def test_every_endpoint_answers_bad_input_as_a_problem(shared_api: Api) -> None:
             params = {
                 p["name"]: "x" * 300 for p in operation.get("parameters", []) if p["in"] == "query"
             }
+            if not params and "{" not in path and "requestBody" not in operation:
+                continue  # takes no input that could be bad
             url = re.sub(r"\{[^}]+\}", "%%%", path)
             kwargs: dict[str, Any] = {"params": params, "headers": headers}
             if "requestBody" in operation:
