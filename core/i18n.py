@@ -163,7 +163,7 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "factor.model": "学习模型",
         "factor.flag_rule": "标记规则",
         # access and errors: register import rules, register file problems, CLI errors
-        "register.outside_district": "不在您的辖区（{district}）内；新建时请使用别处未用的编码",
+        "register.outside_district": "不在您的辖区（{district}）内；请使用本辖区已有的编码或新编码",
         "register.move_unasked": "会把{entity} {id} 从 {old} 改到 {new}；确需如此请加 --allow-moves（API：allow_moves=true）",
         "register.contractor_rename": "维保单位 {id} 登记名称为「{name}」；只有管理员可以改维保单位名称，请沿用该名称",
         "register.file_type": "{file}：不支持的文件类型 {suffix}；请使用 .csv 或 .xlsx",
@@ -355,7 +355,7 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "factor.model": "Learned model",
         "factor.flag_rule": "Flag rule",
         # access and errors: register import rules, register file problems, CLI errors
-        "register.outside_district": "not in your district ({district}); a new entry needs an id not used elsewhere",
+        "register.outside_district": "not in your district ({district}); use an id of your district or a new one",
         "register.move_unasked": "would move {entity} {id} from {old} to {new}; if that is intended, add --allow-moves (API: allow_moves=true)",
         "register.contractor_rename": "contractor {id} is registered as {name!r}; only an admin renames a contractor, so use that name",
         "register.file_type": "{file}: unsupported file type {suffix}; use .csv or .xlsx",
