@@ -2,12 +2,13 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
-from api.deps import ConnDep, ScopeDep
+from api.deps import ConnDep, ScopeDep, require
 from api.models import places as m
 from api.models.scores import Flag
 from api.problems import responses
+from api.tokens import Principal
 from core.errors import NotFound
 from core.scope import Scope
 from queries import buildings, matrix, places
@@ -50,11 +51,12 @@ def office_buildings(
     description="The same list, in the same order, as the street office page and the buildings "
     "export: by the best rank of each building's units (stopped ones first), then elderly share. "
     "Filter by compound (`community_id`) and by a flag any of its units carries; page with "
-    "`limit` and `offset`.",
-    responses=responses(401, 404, 422),
+    "`limit` and `offset`. For admin, bureau and street office tokens, like its export.",
+    responses=responses(401, 403, 404, 422),
 )
 def building_need(
     conn: ConnDep,
+    _principal: Annotated[Principal, Depends(require("admin", "bureau", "street_office"))],
     scope: ScopeDep,
     street_office_id: Annotated[str, Path(max_length=64)],
     run_id: RunQuery = None,

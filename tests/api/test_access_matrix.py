@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -95,6 +96,27 @@ MATRIX: dict[str, str] = {
     "export_buildings_v1_street_offices__street_office_id__buildings__fmt__get": (
         "200 200 200 | 200 200 404 | 200 404 404 | 403 403 403"
     ),
+    "building_need_v1_street_offices__street_office_id__buildings_get": "200 200 200 | 200 200 404 | 200 404 404 | 403 403 403",
+    "clear_alert_v1_alerts__alert_id__clear_post": "200 200 200 | 200 200 200 | 200 200 404 | 200 200 404",
+    "create_plan_v1_plans_post": "201 201 201 | 201 201 201 | 403 403 403 | 403 403 403",
+    "create_webhook_v1_webhooks_post": "201 201 201 | 201 201 201 | 403 403 403 | 403 403 403",
+    "delete_webhook_v1_webhooks__webhook_id__delete": "204 204 204 | 404 404 404 | 403 403 403 | 403 403 403",
+    "export_plan_v1_plans__plan_id__export_xlsx_get": "200 200 200 | 200 200 404 | 200 200 404 | 404 404 404",
+    "get_alert_v1_alerts__alert_id__get": "200 200 200 | 200 200 200 | 200 200 404 | 200 200 404",
+    "get_backtest_v1_backtests__backtest_id__get": "404 404 404 | 404 404 404 | 403 403 403 | 403 403 403",
+    "get_plan_v1_plans__plan_id__get": "200 200 200 | 200 200 404 | 200 200 404 | 404 404 404",
+    "latest_backtest_v1_backtests_latest_get": "404 404 404 | 404 404 404 | 403 403 403 | 403 403 403",
+    "list_alerts_v1_alerts_get": "200 200 200 | 200 200 200 | 200 200 200 | 200 200 200",
+    "list_backtests_v1_backtests_get": "200 200 200 | 200 200 200 | 403 403 403 | 403 403 403",
+    "list_deliveries_v1_webhooks__webhook_id__deliveries_get": "200 200 200 | 404 200 404 | 403 403 403 | 403 403 403",
+    "list_plans_v1_plans_get": "200 200 200 | 200 200 200 | 200 200 200 | 200 200 200",
+    "list_webhooks_v1_webhooks_get": "200 200 200 | 200 200 200 | 403 403 403 | 403 403 403",
+    "plan_buildings_v1_plans__plan_id__buildings_get": "200 200 200 | 200 200 404 | 200 200 404 | 404 404 404",
+    "plan_retrofits_v1_plans__plan_id__retrofits_get": "200 200 200 | 200 200 404 | 200 200 404 | 404 404 404",
+    "plan_rows_v1_plans__plan_id__rows_get": "200 200 200 | 200 200 404 | 200 200 404 | 404 404 404",
+    "risk_matrix_v1_risk_matrix_get": "200 200 200 | 200 200 200 | 200 200 200 | 200 200 200",
+    "run_weights_v1_score_runs__run_id__weights_get": "200 200 200 | 200 200 200 | 200 200 200 | 200 200 200",
+    "search_v1_search_get": "200 200 200 | 200 200 200 | 200 200 200 | 200 200 200",
 }
 OPEN = {"healthz_healthz_get", "readyz_readyz_get", "metrics_metrics_get"}
 
@@ -111,7 +133,16 @@ IDS: dict[str, dict[str, str]] = {
     "run_a": {"in": "1", "out": "1", "other": "1"},
     "run_b": {"in": "2", "out": "2", "other": "2"},
     "fmt": {"in": "csv", "out": "csv", "other": "csv"},
+    # Alerts are raised while the fleet is seeded; webhooks are made by create_webhook's own rows;
+    # there are no backtests.
+    "alert_id": {"in": "1", "out": "2", "other": "3"},
+    "webhook_id": {"in": "1", "out": "2", "other": "3"},
+    # Plans 1-6 are made by create_plan's own rows (admin and bureau on in, out, other), in that
+    # order: 1 and 2 are D1's, 5 is D2's (an admin's; a bureau always plans its own district).
+    "plan_id": {"in": "1", "out": "2", "other": "5"},
+    "backtest_id": {"in": "1", "out": "2", "other": "3"},
 }
+_FUNDING_POLICY = (Path(__file__).parents[2] / "examples/funding/national-2024.yaml").read_text()
 _UNIT_ROW = {"in": 0, "out": 2, "other": 3}  # fleet_rows() index of U1, U3, U4
 
 
@@ -169,6 +200,16 @@ def _body(operation_id: str, case: str) -> dict[str, Any]:
         "create_contractor": {"contractor_id": _new("K"), **name},
         "update_contractor": {"name_en": "x"},
         "start_run_v1_score_runs_post": {"as_of": "2023-05-01"},
+        "create_webhook_v1_webhooks_post": {"url": "http://127.0.0.1:9/hook", "kinds": []},
+        "create_plan_v1_plans_post": {
+            "policy_yaml": _FUNDING_POLICY,
+            "budgets": {
+                "bond": [10**8, 10**8],
+                "district": [10**8, 10**8],
+                "advance": [10**8, 10**8],
+            },
+            "district_id": ids["district_id"],
+        },
     }
     if operation_id == "import_register_v1_register_import_post":
         return {"content": _csv(fleet_rows()[_UNIT_ROW[case]]), "type": "text/csv"}
@@ -181,6 +222,8 @@ def _body(operation_id: str, case: str) -> dict[str, Any]:
             "code": "01",
         }
         return {"json": [event]}
+    if operation_id == "search_v1_search_get":
+        return {"params": {"q": ids["unit_id"]}}
     return {"json": bodies[operation_id]} if operation_id in bodies else {}
 
 

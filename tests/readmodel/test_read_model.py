@@ -164,11 +164,12 @@ def test_the_overhaul_line_is_the_fleets_not_the_scopes(conn: Conn, world: facto
     policy = load_policy()
     as_of = datetime.now(UTC).date()
     zone = ages.overhaul_zone(conn=conn, policy=policy, as_of=as_of)
-    assert zone.age == 15 and zone.ratio == 1.5
+    # The shipped policy's rule: 15+ years and twice the fleet's equipment fault rate.
+    assert zone.age == 15 and zone.ratio == 2
     points = ages.age_failure(conn=conn, scope=ADMIN, run_id=world.run_id, as_of=as_of)
     fleet_mean = sum(p.failure_rate for p in points) / len(points)
     assert zone.fleet_mean == pytest.approx(fleet_mean)
-    assert zone.rate == pytest.approx(1.5 * fleet_mean)
+    assert zone.rate == pytest.approx(2 * fleet_mean)
     # The busiest street office's own average would put the line elsewhere.
     office = ages.age_failure(
         conn=conn,
