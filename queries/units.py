@@ -113,7 +113,7 @@ def explanation(
     query = sql.SQL(
         "SELECT r.run_id, r.as_of, r.created_at, r.policy_version, r.policy_hash, r.model_version,"
         " r.unit_count, s.unit_id, u.registration_code, p.building_id, b.name AS building_name,"
-        " p.community_id, p.street_office_id, p.district_id, p.contractor_id, s.rank, s.health,"
+        " p.community_id, p.street_office_id, p.district_id, p.contractor_id, s.rank, s.pof_rank, s.health,"
         " s.pof, s.cof, s.risk, s.model_probability, s.flag, s.flag_rule, s.reasons,"
         " u.manufacturer, u.installed_on, u.renewed_on, u.service_status,"
         " b.floors, b.households, b.elderly_share::float8 AS elderly_share, s.factors"

@@ -38,14 +38,14 @@ def test_building_names_that_look_like_formulas_export_as_text(api: Api) -> None
             )
         )
     )
-    assert {r["Building"]: r["Building name"] for r in rows} == {
+    assert {r["Building code"]: r["Building"] for r in rows} == {
         b: "'" + name for b, name in buildings.items()
     }
     xlsx = api.get("bureau", f"{path}.xlsx", params={"lang": "en"})
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet is not None
     header = [c.value for c in sheet[1]]
-    column = header.index("Building name") + 1
+    column = header.index("Building") + 1
     cells = [sheet.cell(row=r, column=column) for r in range(2, sheet.max_row + 1)]
     assert {c.value for c in cells} == {"'" + name for name in buildings.values()}
     assert all(c.data_type == "s" for c in cells)  # text, not a formula ("f")

@@ -297,7 +297,19 @@ def _scores(conn: psycopg.Connection[Any], as_of: date) -> int:
                 for uid, flag, health, pof, cof in [r]
             ],
         )
+        rank_likelihood(conn, run_id)
     return runs[-1]
+
+
+def rank_likelihood(conn: psycopg.Connection[Any], run_id: int) -> None:
+    """Number a run's likelihood order as the score writer does: stopped first, then by PoF."""
+    conn.execute("UPDATE unit_score SET pof_rank = NULL WHERE run_id = %s", (run_id,))
+    conn.execute(
+        "UPDATE unit_score s SET pof_rank = o.n FROM (SELECT unit_id, row_number() OVER"
+        " (ORDER BY (flag = 'stopped') DESC, pof DESC, unit_id) AS n FROM unit_score"
+        " WHERE run_id = %(run)s) o WHERE s.run_id = %(run)s AND s.unit_id = o.unit_id",
+        {"run": run_id},
+    )
 
 
 def build(conn: psycopg.Connection[Any], *, with_tokens: bool = True) -> World:

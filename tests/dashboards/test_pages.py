@@ -121,14 +121,14 @@ def test_contractor_page_shows_freshness_and_rejections_escaped(
     assert rows["ly-3-1"] == "Silent"
     assert rows["dxy-2-1"] == "Never reported"
     assert "cy-1-1" in rows  # its own unit in another district
-    assert "Unit not in the register" in html and "ghost-1" in html
+    assert "the register has no such unit" in html and "ghost-1" in html
     assert ">unknown_unit<" not in html
     zh = (
         _as(client, world, "contractor")
         .get(f"/dashboards/contractors/{factories.CONTRACTOR}", params={"lang": "zh-CN"})
         .text
     )
-    assert "登记册中没有这部电梯" in zh and "请核对编号" in zh
+    assert "台账中没有该电梯" in zh and "请核对编号" in zh
     assert "+08:00" in zh
     admin = (
         _as(client, world, "admin")
