@@ -100,6 +100,9 @@ class Worker:
         self.queue_size = settings.ingest_queue_size
         self.totals = IngestResult()
         self.generation = 0
+        # Subscriptions the broker has granted (one per connection): from then on a message
+        # published to the topic reaches this worker's session.
+        self.subscribed = 0
         self.stopping = threading.Event()
         self.failed = False
         self.crash: str | None = None
@@ -199,6 +202,8 @@ class Worker:
                     f"({code}); give the worker's broker user the right to subscribe to it "
                     "(`liftwatch broker add-worker`)"
                 )
+                return
+        self.subscribed += 1
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         metrics.CONNECTED.set(0)

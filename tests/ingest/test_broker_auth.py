@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,7 +143,7 @@ def test_contractors_publish_only_under_their_own_prefix_and_revocation_is_immed
     producer = Client(secured, "C1", c1)
     try:
         wait_for(lambda: worker.generation > 0, timeout=10, what="the worker connected")
-        time.sleep(0.3)  # the worker's SUBACK
+        wait_for(lambda: worker.subscribed > 0, timeout=10, what="the subscription granted")
         assert producer.publish("liftwatch/v1/C1/U1/fault", payload("fault")) == "Success"
         spoofed = producer.publish("liftwatch/v1/C2/U2/fault", payload("fault"))
         assert spoofed == "Not authorized"

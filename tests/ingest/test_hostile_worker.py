@@ -95,7 +95,7 @@ def test_the_watchdog_ends_the_worker_when_paho_s_thread_dies(
     running = Running(worker)
     try:
         wait_for(lambda: worker.generation > 0, timeout=10, what="worker connected")
-        time.sleep(0.3)  # the SUBACK; nothing to poll for on the worker's side
+        wait_for(lambda: worker.subscribed > 0, timeout=10, what="the subscription granted")
         publish(mosquitto.url, [("liftwatch/v1/C1/U1/fault", orjson.dumps(payload("fault")))])
         running.thread.join(timeout=10)
     finally:
@@ -117,7 +117,7 @@ def test_the_watchdog_ends_the_worker_when_the_writer_dies(
     running = Running(worker)
     try:
         wait_for(lambda: worker.generation > 0, timeout=10, what="worker connected")
-        time.sleep(0.3)
+        wait_for(lambda: worker.subscribed > 0, timeout=10, what="the subscription granted")
         publish(mosquitto.url, [("liftwatch/v1/C1/U1/fault", orjson.dumps(payload("fault")))])
         running.thread.join(timeout=10)
     finally:

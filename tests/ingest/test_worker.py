@@ -86,7 +86,7 @@ def test_a_mixed_stream_is_stored_once_and_every_bad_message_dead_lettered(
     runner.start()
     try:
         wait_for(lambda: worker.generation > 0, timeout=10, what="worker connected")
-        time.sleep(0.3)  # subscription in place
+        wait_for(lambda: worker.subscribed > 0, timeout=10, what="the subscription granted")
         publish(broker.url, stream)
         wait_for(
             lambda: worker.totals.total >= len(stream), timeout=30, what="every message written"
@@ -129,7 +129,7 @@ def test_mqtt_3_1_1_worker_and_publisher_are_accepted(
     runner.start()
     try:
         wait_for(lambda: worker.generation > 0, timeout=10, what="worker connected")
-        time.sleep(0.3)
+        wait_for(lambda: worker.subscribed > 0, timeout=10, what="the subscription granted")
         host, port = broker_address(broker.url)
         client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
         client.connect(host, port)
@@ -159,7 +159,7 @@ def test_a_writer_failure_stops_the_worker_without_acknowledging(
     runner = threading.Thread(target=lambda: exit_code.append(worker.run(install_signals=False)))
     runner.start()
     wait_for(lambda: worker.generation > 0, timeout=10, what="worker connected")
-    time.sleep(0.3)
+    wait_for(lambda: worker.subscribed > 0, timeout=10, what="the subscription granted")
     publish(broker.url, [message("C1", "U1", "status", payload("status"))])
     runner.join(timeout=30)
     assert exit_code == [1]
