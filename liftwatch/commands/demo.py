@@ -18,9 +18,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "it, and serve the API and dashboards. A second run reuses the loaded data.",
     )
     demo.add_argument(
-        "--host", default="127.0.0.1", help="address to serve on (default: 127.0.0.1)"
+        "--host", default=None, help="address to serve on (default: LIFTWATCH_API_HOST, 127.0.0.1)"
     )
-    demo.add_argument("--port", type=int, default=8000, help="port to serve on (default: 8000)")
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port to serve on (default: LIFTWATCH_API_PORT, 8000)",
+    )
     demo.add_argument(
         "--units", type=int, default=1500, help="units in the simulated city (default: 1500)"
     )
@@ -36,7 +41,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from core.settings import get_settings
     from liftwatch.demo import DemoPlan, run_demo
+
+    settings = get_settings()
+    args.host = args.host or settings.api_host
+    args.port = args.port or settings.api_port
 
     # Checked first: the demo takes minutes to load before it would find the port taken.
     ensure_port_free(args.host, args.port, lang=user_lang())
