@@ -213,15 +213,19 @@ def plan_rows(
     plan_id: int,
     scope: Scope,
     street_office_id: str | None = None,
+    building_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """A plan's rows in the scope, by start and unit, with the building's name."""
+    """A plan's rows in the scope (of one street office or building if given), by start and unit,
+    with the building's name."""
     query = sql.SQL(
         "SELECT p.*, b.name AS building_name FROM plan_row p"
         " JOIN plan_building b USING (plan_id, building_id)"
         " WHERE p.plan_id = %(plan_id)s AND {} AND (%(so)s::text IS NULL OR p.street_office_id = %(so)s)"
+        " AND (%(b)s::text IS NULL OR p.building_id = %(b)s)"
         " ORDER BY p.starts_on, p.street_office_id, p.building_id, p.unit_id"
     ).format(_visible(scope, "p"))
-    return conn.execute(query, {"plan_id": plan_id, "so": street_office_id}).fetchall()
+    params = {"plan_id": plan_id, "so": street_office_id, "b": building_id}
+    return conn.execute(query, params).fetchall()
 
 
 def plan_buildings(
@@ -230,14 +234,18 @@ def plan_buildings(
     plan_id: int,
     scope: Scope,
     street_office_id: str | None = None,
+    building_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """A plan's buildings in the scope: phases and what each waits for."""
+    """A plan's buildings in the scope (of one street office, or one building, if given): phases
+    and what each waits for."""
     query = sql.SQL(
         "SELECT b.* FROM plan_building b WHERE b.plan_id = %(plan_id)s AND {}"
         " AND (%(so)s::text IS NULL OR b.street_office_id = %(so)s)"
+        " AND (%(b)s::text IS NULL OR b.building_id = %(b)s)"
         " ORDER BY b.street_office_id, b.building_id"
     ).format(_visible(scope, "b"))
-    return conn.execute(query, {"plan_id": plan_id, "so": street_office_id}).fetchall()
+    params = {"plan_id": plan_id, "so": street_office_id, "b": building_id}
+    return conn.execute(query, params).fetchall()
 
 
 def plan_retrofits(

@@ -439,21 +439,13 @@ def plan_building(
     run = _plan_run(conn, principal, plan_id)
     scope = principal.scope
     found = (
-        [
-            b
-            for b in plan_store.plan_buildings(conn, plan_id=plan_id, scope=scope)
-            if b["building_id"] == building_id
-        ]
+        plan_store.plan_buildings(conn, plan_id=plan_id, scope=scope, building_id=building_id)
         if run
         else []
     )
     if run is None or not found:
         return _html(request, None, lang)
-    rows = [
-        r
-        for r in plan_store.plan_rows(conn, plan_id=plan_id, scope=scope)
-        if r["building_id"] == building_id
-    ]
+    rows = plan_store.plan_rows(conn, plan_id=plan_id, scope=scope, building_id=building_id)
     body = plan_pages.building(
         run=run, building=found[0], rows=rows, lang=lang, wait_text=wait_text
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -422,7 +421,7 @@ def test_an_entrapment_published_over_mqtt_appears_in_the_bureau_alert_feed(
     runner = threading.Thread(target=worker.run, kwargs={"install_signals": False})
     runner.start()
     try:
-        wait_for(lambda: worker.generation > 0, timeout=10, what="worker connected")
+        wait_for(lambda: worker.subscribed > 0, timeout=10, what="the subscription granted")
         body = payload(
             "fault",
             at=datetime.now(UTC) - timedelta(minutes=2),
@@ -431,14 +430,8 @@ def test_an_entrapment_published_over_mqtt_appears_in_the_bureau_alert_feed(
             passengers_trapped=2,
         )
         message = mqtt_message(seeded.CONTRACTOR, "DXYX-04-1", "fault", body)
-        # Published again (the same event, stored once) until the worker has it: its
-        # subscription may still be on its way when it first connects.
-        deadline = time.monotonic() + 30
-        while worker.totals.total < 1 and time.monotonic() < deadline:
-            publish(mosquitto.url, [message])
-            retry = time.monotonic() + 2
-            while worker.totals.total < 1 and time.monotonic() < retry:
-                time.sleep(0.1)
+        publish(mosquitto.url, [message])
+        wait_for(lambda: worker.totals.total >= 1, timeout=30, what="the entrapment stored")
         assert worker.totals.stored == 1
     finally:
         worker.stop()
