@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from core.errors import ConfigError
+from core.i18n import t, user_lang
 from core.settings import Settings, get_settings
 
 _HOW = (
@@ -63,10 +64,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _admin(settings: Settings) -> str:
     url = settings.broker_admin_url or settings.broker_url
     if not url:
-        raise ConfigError(
-            "no broker to manage: set LIFTWATCH_BROKER_ADMIN_URL=mqtt://ADMIN:PASSWORD@host:port "
-            "(the local demo broker has no users; it listens on loopback only)"
-        )
+        raise ConfigError(t(user_lang(), "broker.no_admin"))
     return url
 
 
@@ -80,7 +78,7 @@ def _add_contractor(args: argparse.Namespace) -> int:
     settings = get_settings()
     with DynSec(_admin(settings), settings.broker_ca_file) as dynsec:
         _print_password(args.contractor_id, dynsec.add_contractor(args.contractor_id))
-    print("# shown once: give it to the contractor; it publishes as mqtt://USER:PASSWORD@broker")
+    print(t(user_lang(), "broker.contractor_shown"))
     return 0
 
 
@@ -90,7 +88,7 @@ def _add_worker(args: argparse.Namespace) -> int:
     settings = get_settings()
     with DynSec(_admin(settings), settings.broker_ca_file) as dynsec:
         _print_password(args.name, dynsec.add_worker(args.name))
-    print("# shown once: put it in the worker's LIFTWATCH_BROKER_URL (mqtt://USER:PASSWORD@host)")
+    print(t(user_lang(), "broker.worker_shown"))
     return 0
 
 
@@ -99,19 +97,18 @@ def _sync(args: argparse.Namespace) -> int:
     from ingest.brokerauth import DynSec
 
     settings = get_settings()
+    admin = _admin(settings)  # before the database: without a broker there is nothing to sync
     with connect() as conn:
         rows = conn.execute("SELECT contractor_id FROM contractor ORDER BY contractor_id")
         contractors = [row["contractor_id"] for row in rows]
     created = 0
-    with DynSec(_admin(settings), settings.broker_ca_file) as dynsec:
+    with DynSec(admin, settings.broker_ca_file) as dynsec:
         known = dynsec.usernames()
         for contractor_id in contractors:
             if contractor_id not in known:
                 _print_password(contractor_id, dynsec.add_contractor(contractor_id))
                 created += 1
-    print(
-        f"# {created} created (passwords shown once), {len(contractors) - created} had credentials"
-    )
+    print(t(user_lang(), "broker.synced", created=created, existing=len(contractors) - created))
     return 0
 
 
@@ -121,6 +118,6 @@ def _revoke(args: argparse.Namespace) -> int:
     settings = get_settings()
     with DynSec(_admin(settings), settings.broker_ca_file) as dynsec:
         if not dynsec.revoke(args.username):
-            raise ConfigError(f"the broker has no user {args.username!r}; nothing was revoked")
-    print(f"revoked {args.username}: its connections were closed and it cannot connect again")
+            raise ConfigError(t(user_lang(), "broker.no_user", username=args.username))
+    print(t(user_lang(), "broker.revoked", username=args.username))
     return 0

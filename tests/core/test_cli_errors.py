@@ -192,3 +192,13 @@ def test_a_score_date_outside_the_calendar_is_refused_before_scoring(
         main(["score", "run", "--as-of", as_of])
     assert exit_.value.code == 2
     assert reason in capsys.readouterr().err
+
+
+def test_broker_management_without_an_admin_address_names_the_setting_in_both_languages(
+    cli: Cli,
+) -> None:
+    english = _one_line(cli("broker", "revoke", "C1", env={}))
+    assert "LIFTWATCH_BROKER_ADMIN_URL" in english and "no broker to manage" in english
+    chinese = _one_line(cli("broker", "sync", env={"LIFTWATCH_LANG": "zh-CN"}))
+    assert chinese.startswith("错误") and "没有可管理的消息服务器" in chinese
+    assert "LIFTWATCH_BROKER_ADMIN_URL" in chinese
