@@ -21,8 +21,8 @@ from dashboards import backtest as backtest_page
 from dashboards import plans as plan_pages
 from dashboards import weights as weights_page
 from dashboards.assets import plotly_js_path, stylesheet
-from planning import store as plan_store
 from planning.export import wait_text
+from queries import plans as plan_queries
 from queries import runs as run_queries
 from scoring import backtests
 from scoring.policy import load_policy
@@ -338,13 +338,17 @@ def weights(
     return _html(request, body, lang)
 
 
-# The renewal plan's pages: the reads are planning.store's (scoped), the pages dashboards.plans'.
+# The renewal plan's pages: the reads are queries.plans' (scoped), the pages dashboards.plans'.
 
 
 def _plan_run(conn: ConnDep, principal: Principal, plan_id: int | None) -> dict[str, Any] | None:
     scope = principal.scope
-    plan_id = plan_id if plan_id is not None else plan_store.latest_plan_id(conn, scope=scope)
-    return None if plan_id is None else plan_store.plan_run(conn, plan_id=plan_id, scope=scope)
+    plan_id = (
+        plan_id if plan_id is not None else plan_queries.latest_plan_id(conn=conn, scope=scope)
+    )
+    return (
+        None if plan_id is None else plan_queries.plan_run(conn=conn, scope=scope, plan_id=plan_id)
+    )
 
 
 @router.get("/plans")
@@ -374,8 +378,12 @@ def _plan_summary(
     if run is None and plan_id is not None:
         return _html(request, None, lang)
     scope = principal.scope
-    offices = plan_store.street_offices(conn, plan_id=run["plan_id"], scope=scope) if run else []
-    retrofits = plan_store.plan_retrofits(conn, plan_id=run["plan_id"], scope=scope) if run else []
+    offices = (
+        plan_queries.street_offices(conn=conn, scope=scope, plan_id=run["plan_id"]) if run else []
+    )
+    retrofits = (
+        plan_queries.plan_retrofits(conn=conn, scope=scope, plan_id=run["plan_id"]) if run else []
+    )
     return _html(
         request, plan_pages.summary(run=run, offices=offices, retrofits=retrofits, lang=lang), lang
     )
@@ -399,7 +407,7 @@ def plan_street_office(
     offices = (
         [
             o
-            for o in plan_store.street_offices(conn, plan_id=plan_id, scope=scope)
+            for o in plan_queries.street_offices(conn=conn, scope=scope, plan_id=plan_id)
             if o["street_office_id"] == street_office_id
         ]
         if run
@@ -411,11 +419,11 @@ def plan_street_office(
     body = plan_pages.street_office(
         run=run,
         name=office["name_en"] if lang == "en" and office["name_en"] else office["name"],
-        rows=plan_store.plan_rows(
-            conn, plan_id=plan_id, scope=scope, street_office_id=street_office_id
+        rows=plan_queries.plan_rows(
+            conn=conn, scope=scope, plan_id=plan_id, street_office_id=street_office_id
         ),
-        buildings=plan_store.plan_buildings(
-            conn, plan_id=plan_id, scope=scope, street_office_id=street_office_id
+        buildings=plan_queries.plan_buildings(
+            conn=conn, scope=scope, plan_id=plan_id, street_office_id=street_office_id
         ),
         lang=lang,
         wait_text=wait_text,
@@ -439,13 +447,15 @@ def plan_building(
     run = _plan_run(conn, principal, plan_id)
     scope = principal.scope
     found = (
-        plan_store.plan_buildings(conn, plan_id=plan_id, scope=scope, building_id=building_id)
+        plan_queries.plan_buildings(
+            conn=conn, scope=scope, plan_id=plan_id, building_id=building_id
+        )
         if run
         else []
     )
     if run is None or not found:
         return _html(request, None, lang)
-    rows = plan_store.plan_rows(conn, plan_id=plan_id, scope=scope, building_id=building_id)
+    rows = plan_queries.plan_rows(conn=conn, scope=scope, plan_id=plan_id, building_id=building_id)
     body = plan_pages.building(
         run=run, building=found[0], rows=rows, lang=lang, wait_text=wait_text
     )
