@@ -142,6 +142,7 @@ def home(
     conn: ConnDep,
     principal: PagePrincipalDep,
     lang: LangDep,
+    settings: SettingsDep,
     top: Annotated[int, Query(ge=1, le=500)] = pages.FUND_FIRST,
     cell: Annotated[str | None, Query(max_length=8)] = None,
     sort: Annotated[Literal["risk", "pof"], Query()] = "risk",
@@ -157,7 +158,14 @@ def home(
         target = f"/dashboards/{kind}/{quote(scope.bound_to, safe='')}{query}"
         return RedirectResponse(target, status_code=303)
     body = pages.overview(
-        conn, scope=scope, lang=lang, top=top, cell=cell, sort=sort, cursor=cursor
+        conn,
+        scope=scope,
+        lang=lang,
+        top=top,
+        cell=cell,
+        sort=sort,
+        cursor=cursor,
+        map_tiles=settings.map_tile_url,
     )
     return _html(request, body, lang)
 
@@ -168,6 +176,7 @@ def overview(
     conn: ConnDep,
     principal: PagePrincipalDep,
     lang: LangDep,
+    settings: SettingsDep,
     top: Annotated[int, Query(ge=1, le=500)] = pages.FUND_FIRST,
     cell: Annotated[str | None, Query(max_length=8)] = None,
     sort: Annotated[Literal["risk", "pof"], Query()] = "risk",
@@ -177,7 +186,14 @@ def overview(
     if principal is None:
         return _to_sign_in(request)
     body = pages.overview(
-        conn, scope=principal.scope, lang=lang, top=top, cell=cell, sort=sort, cursor=cursor
+        conn,
+        scope=principal.scope,
+        lang=lang,
+        top=top,
+        cell=cell,
+        sort=sort,
+        cursor=cursor,
+        map_tiles=settings.map_tile_url,
     )
     return _html(request, body, lang)
 
@@ -189,6 +205,7 @@ def street_office(
     conn: ConnDep,
     principal: PagePrincipalDep,
     lang: LangDep,
+    settings: SettingsDep,
     community_id: Annotated[str | None, Query(max_length=64)] = None,
     flag: Annotated[str | None, Query(max_length=32)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -204,18 +221,30 @@ def street_office(
         community_id=community_id or None,
         flag=flag or None,
         page_no=page,
+        map_tiles=settings.map_tile_url,
     )
     return _html(request, body, lang)
 
 
 @router.get("/compounds/{community_id}")
 def compound(
-    request: Request, community_id: str, conn: ConnDep, principal: PagePrincipalDep, lang: LangDep
+    request: Request,
+    community_id: str,
+    conn: ConnDep,
+    principal: PagePrincipalDep,
+    lang: LangDep,
+    settings: SettingsDep,
 ) -> Response:
     """A compound's buildings by need."""
     if principal is None:
         return _to_sign_in(request)
-    body = places.compound(conn, scope=principal.scope, lang=lang, community_id=community_id)
+    body = places.compound(
+        conn,
+        scope=principal.scope,
+        lang=lang,
+        community_id=community_id,
+        map_tiles=settings.map_tile_url,
+    )
     return _html(request, body, lang)
 
 
