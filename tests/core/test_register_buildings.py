@@ -13,10 +13,12 @@ from core.errors import ProblemList
 from core.register import import_file, import_rows
 from core.register_format import COLUMNS, UNIT_KEYS
 from core.scope import Scope
+from planning.retrofit import walkups
 from tests.core.factories import unit_row
 from tests.core.test_register import _write_csv as _write_rows
 
 ZH = {c.key: c.zh for c in COLUMNS}
+EXAMPLE = Path(__file__).parents[2] / "examples" / "register-walkups.csv"
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]], zh: bool = False) -> Path:
@@ -180,3 +182,13 @@ def test_a_bureau_registers_walkups_only_in_its_district(conn: psycopg.Connectio
     assert {(p.row, p.field) for p in caught.value.problems} == {(2, "district_id")}
     report = import_rows(conn, [walkup_row(3)], source="bureau", scope=bureau)
     assert report.buildings_only == 1 and _building(conn, "W3")["units"] == 0
+
+
+def test_the_walkup_example_imports_and_its_walkups_are_retrofit_candidates(
+    conn: psycopg.Connection[Any],
+) -> None:
+    report = import_file(conn, EXAMPLE)
+    assert (report.rows, report.created, report.buildings_only) == (4, 1, 3)
+    found = {w["building_id"] for w in walkups(conn, scope=Scope("bureau", "110108"))}
+    assert found == {"EX-C02-B06", "EX-C02-B08", "EX-C03-B01"}
+    assert walkups(conn, scope=Scope("bureau", "110105")) == []

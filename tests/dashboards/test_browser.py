@@ -200,6 +200,36 @@ def test_street_office_lists_flagged_units_per_building(
     assert "停用" in text
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_building_map_draws_from_the_server_alone_and_opens_a_building(
+    lang: str, site: str, browser: Any, tokens: dict[str, str]
+) -> None:
+    """The bureau's and the street office's maps draw every Daoxiangyuan West building, and no
+    request leaves the server: no tile, font or script from anywhere else."""
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    problems = Problems()
+    requested: list[str] = []
+    context.route("**/*", lambda route: (requested.append(route.request.url), route.continue_()))
+    try:
+        page = sign_in(context, site, tokens["bureau"], lang=lang)
+        problems.watch(page)
+        for path in ("/dashboards/overview", f"/dashboards/street-offices/{seeded.STREET_OFFICE}"):
+            page.goto(f"{site}{path}?lang={lang}", wait_until="load")
+            wait_for_figures(page)
+            drawn = page.locator("[data-figure=building-map] .scatterlayer .point")
+            assert drawn.count() == len(seeded.DXYX_BUILDINGS), path
+            title = "楼栋分布图" if lang == "zh-CN" else "Buildings on the map"
+            assert page.locator("h2", has_text=title).count() == 1, path
+        with page.expect_navigation():
+            drawn.first.click()
+        assert "/dashboards/buildings/DXYX-B0" in page.url
+        assert problems.items == []
+        outside = [u for u in requested if not u.startswith(site)]
+        assert outside == [] and requested, outside
+    finally:
+        context.close()
+
+
 def test_contractor_sees_its_rejected_messages_and_why(
     site: str, signed_in: Callable[[str], Any]
 ) -> None:
