@@ -23,6 +23,8 @@ UNSCORED = "unscored"
 COLORS = {**FLAG_COLORS, UNSCORED: "#9e9e9e", NO_ELEVATOR: "#1f77b4"}
 SHOWN = (*FLAGS, UNSCORED, NO_ELEVATOR)
 """Legend order: the worst flag first; then buildings whose units have no score, then walk-ups."""
+ASPECT = 2.5
+"""Width over height of the plain map's frame, on the ground."""
 
 BUILDING_CLICK = (
     "document.getElementById('{plot_id}').on('plotly_click', function (e) {"
@@ -106,13 +108,27 @@ def building_map(
             },
         )
     # A degree of latitude is 1/cos(latitude) times as long on the ground as one of longitude.
-    ratio = 1 / max(math.cos(math.radians(middle)), 0.01)
+    # The ranges frame the points in a wide box (a street of buildings is a line otherwise).
+    cos = max(math.cos(math.radians(middle)), 0.01)
+    wide = max((max(lons) - min(lons)) * cos * 1.25, 0.003)
+    tall = max((max(lats) - min(lats)) * 1.25, 0.003)
+    wide, tall = max(wide, tall * ASPECT), max(tall, wide / ASPECT)
+    centre = (min(lons) + max(lons)) / 2
     plain = {"showticklabels": False, "showgrid": False, "zeroline": False, "title": None}
     return _layout(
         fig,
         height=480,
-        xaxis={**plain, "constrain": "domain"},
-        yaxis={**plain, "scaleanchor": "x", "scaleratio": ratio},
+        xaxis={
+            **plain,
+            "constrain": "domain",
+            "range": [centre - wide / 2 / cos, centre + wide / 2 / cos],
+        },
+        yaxis={
+            **plain,
+            "scaleanchor": "x",
+            "scaleratio": 1 / cos,
+            "range": [middle - tall / 2, middle + tall / 2],
+        },
         plot_bgcolor="#f4f6f8",
     )
 
