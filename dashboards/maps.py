@@ -65,7 +65,9 @@ def building_map(
 ) -> go.Figure:
     """The buildings as markers: plain equal-aspect axes, or the tile server's map when given."""
     fig = go.Figure()
-    for shown in SHOWN:
+    size = 12 if len(points) <= 60 else 9 if len(points) <= 300 else 6
+    # The worst are drawn last, on top of the others; the legend lists them first.
+    for rank, shown in reversed(list(enumerate(SHOWN))):
         rows = [p for p in points if category(p) == shown]
         if not rows:
             continue
@@ -74,7 +76,8 @@ def building_map(
             "text": [_hover(p, lang) for p in rows],
             "hovertemplate": "%{text}<extra></extra>",
             "name": _label(shown, lang),
-            "marker": {"color": COLORS[shown], "size": 12},
+            "legendrank": 1000 + rank,
+            "marker": {"color": COLORS[shown], "size": size},
         }
         if tile_url:
             fig.add_trace(
