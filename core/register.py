@@ -1,6 +1,7 @@
 """Import of the fleet register from CSV or XLSX: all or nothing, every bad row named, idempotent.
 
-The file has one row per unit (see core/register_format.py and docs/register.md). Rows are parsed and
+The file has one row per unit, or per building with no unit (its unit columns empty: a walk-up, a
+retrofit candidate); see core/register_format.py and docs/register.md. Rows are parsed and
 checked first, all of them, so a user sees every problem at once. Then, in one transaction, the rows
 are copied into a staging table and merged set-wise into the register: unchanged rows are not touched,
 changes to a unit's renewal, contractor, building or service status are logged in unit_change, a new
@@ -24,7 +25,7 @@ from psycopg.rows import tuple_row
 from core import register_rules
 from core.errors import Invalid, Problem, ProblemList
 from core.i18n import Lang, t, user_lang
-from core.register_format import BY_HEADER, BY_KEY, COLUMNS, CellError, header_lang
+from core.register_format import BY_HEADER, BY_KEY, COLUMNS, UNIT_KEYS, CellError, header_lang
 from core.scope import ADMIN, Scope
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ _SHARED = {
         "collection_expected_on",
         "fund_vote_on",
         "consent_share",
+        "lat",
+        "lon",
     ),
 }
 # Unit fields whose changes are recorded in unit_change.
@@ -63,6 +66,7 @@ class ImportReport:
     """What an import did."""
 
     rows: int = 0
+    buildings_only: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -73,10 +77,13 @@ class ImportReport:
 
     def summary(self) -> str:
         """One line for people."""
+        buildings = (
+            f", {self.buildings_only} buildings without units" if self.buildings_only else ""
+        )
         return (
             f"{self.rows} rows: {self.created} units created, {self.updated} updated, "
             f"{self.unchanged} unchanged, {self.rejected} rejected, "
-            f"{self.changes_logged} changes logged ({self.seconds:.2f} s)"
+            f"{self.changes_logged} changes logged{buildings} ({self.seconds:.2f} s)"
         )
 
 
@@ -153,6 +160,7 @@ def parse_rows(
     headers = list(rows[0].keys()) if rows else []
     lang = lang or header_lang(headers) or user_lang()
     header_problems, written = _check_header(headers, lang)
+    unit_headers = {h for h in headers if (c := _column(h)) is not None and c.key in UNIT_KEYS}
     if header_problems:
         return [], header_problems
 
@@ -165,6 +173,7 @@ def parse_rows(
         row_no = index + 2  # row 1 is the header
         parsed: dict[str, Any] = dict.fromkeys(KEYS)
         row_problems = []
+        has_unit = any(raw.get(h) not in (None, "") and str(raw[h]).strip() for h in unit_headers)
         for header, value in raw.items():
             column = _column(header)
             if column is None or value is None or str(value).strip() == "":
@@ -177,6 +186,7 @@ def parse_rows(
         for column in COLUMNS:
             if (
                 column.required
+                and (has_unit or column.key not in UNIT_KEYS)
                 and parsed[column.key] is None
                 and not any(p.field == name(column.key) for p in row_problems)
             ):
@@ -191,6 +201,7 @@ def parse_rows(
             row_problems.append(
                 Problem(name("renewed_on"), reason, got=str(parsed["renewed_on"]), row=row_no)
             )
+        row_problems += _coordinate_problems(parsed, row_problems, lang, name, row_no)
         if row_problems:
             problems += row_problems
         else:
@@ -199,6 +210,23 @@ def parse_rows(
     problems += bad_rows
     rejected = {p.row for p in bad_rows}
     return [(n, r) for n, r in good if n not in rejected], problems
+
+
+def _coordinate_problems(
+    parsed: dict[str, Any],
+    found: list[Problem],
+    lang: Lang,
+    name: Callable[[str], str],
+    row_no: int,
+) -> list[Problem]:
+    """A latitude without a longitude, or the other way round: a point needs both."""
+    if any(p.field in (name("lat"), name("lon")) for p in found):
+        return []  # a bad cell is already named; it is not also "missing"
+    if (parsed["lat"] is None) == (parsed["lon"] is None):
+        return []
+    given, missing = ("lat", "lon") if parsed["lon"] is None else ("lon", "lat")
+    reason = t(lang, "register.coordinates_pair", given=name(given))
+    return [Problem(name(missing), reason, row=row_no)]
 
 
 def _column(header: Any) -> Any:
@@ -228,8 +256,10 @@ def _check_header(headers: Iterable[Any], lang: Lang) -> tuple[list[Problem], di
             )
         else:
             seen[column.key] = name
+    # A file of buildings alone (walk-ups) may leave the unit columns out altogether.
+    units = any(key in UNIT_KEYS for key in seen)
     for column in COLUMNS:
-        if column.required and column.key not in seen:
+        if column.required and column.key not in seen and (units or column.key not in UNIT_KEYS):
             problems.append(
                 Problem(
                     column.zh if lang == "zh-CN" else column.key,
@@ -247,6 +277,8 @@ def _cross_row_problems(
     for unique in ("unit_id", "registration_code"):
         first: dict[Any, int] = {}
         for row_no, row in good:
+            if row[unique] is None:
+                continue
             if row[unique] in first:
                 problems.append(
                     Problem(
@@ -261,6 +293,8 @@ def _cross_row_problems(
     for key, facts in _SHARED.items():
         seen: dict[Any, tuple[int, dict[str, Any]]] = {}
         for row_no, row in good:
+            if row[key] is None:
+                continue  # a building's row names no contractor
             if row[key] not in seen:
                 seen[row[key]] = (row_no, row)
                 continue
@@ -321,7 +355,8 @@ def import_rows(
             lang=lang,
             names={c.key: str(h).strip() for h in headers if (c := _column(h)) is not None},
         )
-    report.unchanged = len(good) - report.created - report.updated
+    report.buildings_only = sum(1 for _, row in good if row["unit_id"] is None)
+    report.unchanged = len(good) - report.buildings_only - report.created - report.updated
     report.seconds = time.perf_counter() - started
     log.info("register import from %s: %s", source, report.summary())
     return report
@@ -374,7 +409,8 @@ CREATE TEMP TABLE register_stage (
     rated_load_kg integer, rated_speed_mps numeric(4,2), stops smallint, drive_type text,
     contractor_id text, contractor text, contractor_since date, service_status text,
     floor_area_m2 numeric(12,2), collection_rate numeric(4,3), collection_expected_on date,
-    fund_vote_on date, consent_share numeric(4,3), assessment_on date, assessment_action text
+    fund_vote_on date, consent_share numeric(4,3), assessment_on date, assessment_action text,
+    lat numeric(9,6), lon numeric(9,6)
 ) ON COMMIT DROP
 """
 
@@ -385,13 +421,25 @@ _MERGE_PLANNING = [
            collection_rate = coalesce(s.collection_rate, b.collection_rate),
            collection_expected_on = coalesce(s.collection_expected_on, b.collection_expected_on),
            fund_vote_on = coalesce(s.fund_vote_on, b.fund_vote_on),
-           consent_share = coalesce(s.consent_share, b.consent_share)
+           consent_share = coalesce(s.consent_share, b.consent_share),
+           lat = coalesce(s.lat, b.lat),
+           lon = coalesce(s.lon, b.lon)
        FROM (SELECT DISTINCT building_id, floor_area_m2, collection_rate, collection_expected_on,
-                    fund_vote_on, consent_share FROM register_stage) s
+                    fund_vote_on, consent_share, lat, lon FROM register_stage) s
        WHERE b.building_id = s.building_id
          AND (s.floor_area_m2, s.collection_rate, s.collection_expected_on, s.fund_vote_on,
-              s.consent_share) IS DISTINCT FROM (NULL::numeric, NULL::numeric, NULL::date,
-                                                 NULL::date, NULL::numeric)""",
+              s.consent_share, s.lat, s.lon)
+             IS DISTINCT FROM (NULL::numeric, NULL::numeric, NULL::date, NULL::date,
+                               NULL::numeric, NULL::numeric, NULL::numeric)
+         AND (b.floor_area_m2, b.collection_rate, b.collection_expected_on, b.fund_vote_on,
+              b.consent_share, b.lat, b.lon)
+             IS DISTINCT FROM
+             (coalesce(s.floor_area_m2, b.floor_area_m2),
+              coalesce(s.collection_rate, b.collection_rate),
+              coalesce(s.collection_expected_on, b.collection_expected_on),
+              coalesce(s.fund_vote_on, b.fund_vote_on),
+              coalesce(s.consent_share, b.consent_share), coalesce(s.lat, b.lat),
+              coalesce(s.lon, b.lon))""",
     """UPDATE unit u SET
            assessment_on = coalesce(s.assessment_on, u.assessment_on),
            assessment_action = coalesce(s.assessment_action, u.assessment_action)
@@ -415,7 +463,7 @@ _MERGE_PARENTS = [
        WHERE (community.street_office_id, community.name)
              IS DISTINCT FROM (EXCLUDED.street_office_id, EXCLUDED.name)""",
     """INSERT INTO contractor (contractor_id, name)
-       SELECT DISTINCT contractor_id, contractor FROM register_stage
+       SELECT DISTINCT contractor_id, contractor FROM register_stage WHERE contractor_id IS NOT NULL
        ON CONFLICT (contractor_id) DO UPDATE SET name = EXCLUDED.name
        WHERE contractor.name IS DISTINCT FROM EXCLUDED.name""",
     """INSERT INTO building (building_id, community_id, name, floors, households, residents,
@@ -469,7 +517,8 @@ _CONTRACTS = [
                         AT TIME ZONE 'Asia/Shanghai'
                    ELSE (SELECT max(valid_to) FROM unit_contract h WHERE h.unit_id = s.unit_id) END
        FROM register_stage s
-       WHERE NOT EXISTS (SELECT 1 FROM unit_contract o WHERE o.unit_id = s.unit_id AND o.valid_to IS NULL)""",
+       WHERE s.unit_id IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM unit_contract o WHERE o.unit_id = s.unit_id AND o.valid_to IS NULL)""",
 ]
 
 _MERGE_UNITS = """
@@ -480,6 +529,7 @@ SELECT unit_id, registration_code, building_id, manufacturer, model, installed_o
        rated_load_kg, rated_speed_mps, stops, coalesce(drive_type, 'traction'), contractor_id,
        coalesce(service_status, 'in_service')
 FROM register_stage
+WHERE unit_id IS NOT NULL
 ON CONFLICT (unit_id) DO UPDATE SET
     registration_code = EXCLUDED.registration_code, building_id = EXCLUDED.building_id,
     manufacturer = EXCLUDED.manufacturer, model = EXCLUDED.model,

@@ -2,6 +2,8 @@
 
 Headers may be English or Chinese (both are listed below and in docs/register.md). Building,
 community, street office and district facts repeat on every row of a unit in them; they must agree.
+A row whose unit columns (UNIT_KEYS) are all empty describes a building alone: a walk-up with no
+elevator yet, which the retrofit ranking reads.
 """
 
 from __future__ import annotations
@@ -95,6 +97,19 @@ def _date(value: Any) -> date:
         return date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
         raise CellError("real_date") from None
+
+
+def _degrees(limit: int, reason: str) -> Callable[[Any], Decimal]:
+    def parse(value: Any) -> Decimal:
+        try:
+            number = Decimal(str(value).strip().rstrip("°"))
+        except InvalidOperation:
+            raise CellError(reason, limit=limit) from None
+        if not number.is_finite() or not -limit <= number <= limit:
+            raise CellError(reason, limit=limit)
+        return number.quantize(Decimal("0.000001"))
+
+    return parse
 
 
 def _choice(options: dict[str, str]) -> Callable[[Any], str]:
@@ -235,7 +250,34 @@ PLANNING_COLUMNS: tuple[Column, ...] = (
         "replace / modernize / overhaul, as the assessment recommends",
     ),
 )
-COLUMNS = COLUMNS + PLANNING_COLUMNS
+# Where a building stands, for the map: degrees, both or neither (docs/register.md says which datum).
+MAP_COLUMNS: tuple[Column, ...] = (
+    Column("lat", "纬度", False, _degrees(90, "latitude"), "building latitude, degrees north"),
+    Column("lon", "经度", False, _degrees(180, "longitude"), "building longitude, degrees east"),
+)
+COLUMNS = COLUMNS + PLANNING_COLUMNS + MAP_COLUMNS
+
+# The columns of a unit: a row with all of them empty describes its building only.
+UNIT_KEYS = frozenset(
+    {
+        "unit_id",
+        "registration_code",
+        "manufacturer",
+        "model",
+        "installed_on",
+        "renewed_on",
+        "rated_load_kg",
+        "rated_speed_mps",
+        "stops",
+        "drive_type",
+        "contractor_id",
+        "contractor",
+        "contractor_since",
+        "service_status",
+        "assessment_on",
+        "assessment_action",
+    }
+)
 
 BY_HEADER: dict[str, Column] = {c.key: c for c in COLUMNS} | {c.zh: c for c in COLUMNS}
 BY_KEY: dict[str, Column] = {c.key: c for c in COLUMNS}

@@ -169,6 +169,12 @@ class Settings(BaseSettings):
         description="Seconds an API process trusts a token it verified (a revocation takes effect "
         "within this); 0 checks every request against the database.",
     )
+    map_tile_url: str | None = Field(
+        default=None,
+        description="Raster tile server for the dashboards' building maps, as "
+        "https://tiles.example/{z}/{x}/{y}.png; empty draws a plain map from the coordinates "
+        "alone and fetches nothing.",
+    )
 
     # scoring: deterioration index, flags, learned model (liftwatch score)
     scoring_policy: Path | None = Field(

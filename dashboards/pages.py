@@ -31,6 +31,7 @@ from dashboards.html import (
     section,
     table,
 )
+from dashboards.maps import map_section
 from dashboards.tables import (
     alert_section,
     flag_counts_table,
@@ -38,7 +39,7 @@ from dashboards.tables import (
     ranking_table,
     unit_link,
 )
-from queries import ages, matrix, places, ranking
+from queries import ages, maps, matrix, places, ranking
 from queries.common import Conn
 from queries.places import Place
 from queries.runs import resolve_run
@@ -151,6 +152,13 @@ def _ranking_section(
     )
 
 
+def _map(
+    conn: Conn, *, scope: Scope, lang: Lang, run_id: int | None, map_tiles: str | None
+) -> Markup | str:
+    points = maps.building_points(conn=conn, scope=scope, run_id=run_id)
+    return map_section(points, lang, tile_url=map_tiles)
+
+
 def overview(
     conn: Conn,
     *,
@@ -160,8 +168,10 @@ def overview(
     cell: str | None = None,
     sort: str = "risk",
     cursor: str | None = None,
+    map_tiles: str | None = None,
 ) -> str:
-    """The bureau's page: its own ranking, the units to fund first, counts, the 5×5 matrix, ages."""
+    """The bureau's page: its own ranking, the units to fund first, counts, the 5×5 matrix, ages,
+    and its buildings on a map when they have coordinates."""
     run = resolve_run(conn=conn)
     as_of = as_of_run(run)
     district = _district(conn, scope)
@@ -183,6 +193,7 @@ def overview(
             section(
                 t(lang, "overview.ranking"), Markup(f"<p>{esc(t(lang, 'overview.no_run'))}</p>")
             ),
+            _map(conn, scope=scope, lang=lang, run_id=None, map_tiles=map_tiles),
         ]
     else:
         counts = places.flag_counts(conn=conn, scope=scope, run_id=run["run_id"])
@@ -210,6 +221,7 @@ def overview(
             ),
             _matrix_section(conn, scope=scope, lang=lang, run_id=run["run_id"], cell=cell),
             section(t(lang, "bureau.by_office"), flag_counts_table(counts, lang)),
+            _map(conn, scope=scope, lang=lang, run_id=run["run_id"], map_tiles=map_tiles),
             _ranking_section(
                 conn, scope=scope, lang=lang, run_id=run["run_id"], sort=sort, cursor=cursor
             ),

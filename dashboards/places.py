@@ -26,8 +26,9 @@ from dashboards.html import (
     section,
     table,
 )
+from dashboards.maps import map_section
 from dashboards.tables import alert_section, buildings_table, ranking_table
-from queries import buildings, places, ranking
+from queries import buildings, maps, places, ranking
 from queries.common import Conn
 from queries.runs import resolve_run
 
@@ -87,8 +88,10 @@ def street_office(
     community_id: str | None = None,
     flag: str | None = None,
     page_no: int = 1,
+    map_tiles: str | None = None,
 ) -> str | None:
-    """A street office's buildings by need, grouped by (compound, building), filtered and paged."""
+    """A street office's buildings by need, grouped by (compound, building), filtered and paged,
+    and on a map when they have coordinates."""
     office = places.place(conn=conn, scope=scope, level="street_office", place_id=street_office_id)
     if office is None:
         return None
@@ -133,6 +136,17 @@ def street_office(
             if scope.role != "contractor"
             else "",
         )
+        + map_section(
+            maps.building_points(
+                conn=conn,
+                scope=scope,
+                run_id=run["run_id"] if run else None,
+                street_office_id=street_office_id,
+                community_id=community_id,
+            ),
+            lang,
+            tile_url=map_tiles,
+        )
         + section(
             t(lang, "street.chart_grouped"),
             figure(figures.building_need(found.buildings, lang), "building-need"),
@@ -148,8 +162,11 @@ def street_office(
     )
 
 
-def compound(conn: Conn, *, scope: Scope, lang: Lang, community_id: str) -> str | None:
-    """A compound's buildings by need, with breadcrumbs to its street office and district."""
+def compound(
+    conn: Conn, *, scope: Scope, lang: Lang, community_id: str, map_tiles: str | None = None
+) -> str | None:
+    """A compound's buildings by need (and on a map when they have coordinates), with breadcrumbs
+    to its street office and district."""
     found = places.place(conn=conn, scope=scope, level="community", place_id=community_id)
     if found is None:
         return None
@@ -161,7 +178,16 @@ def compound(conn: Conn, *, scope: Scope, lang: Lang, community_id: str) -> str 
         street_office_id=found.path[1].id,
         community_id=community_id,
     )
-    body = section(t(lang, "compound.buildings"), buildings_table(need.buildings, lang))
+    points = maps.building_points(
+        conn=conn,
+        scope=scope,
+        run_id=run["run_id"] if run else None,
+        community_id=community_id,
+    )
+    body = Markup(
+        section(t(lang, "compound.buildings"), buildings_table(need.buildings, lang))
+        + map_section(points, lang, tile_url=map_tiles)
+    )
     return page(
         lang=lang,
         title=t(lang, "compound.title", name=local_name(found.__dict__, lang)),

@@ -7,14 +7,10 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-import psycopg
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from core.errors import NotFound
 from core.i18n import Lang, t
-from core.scope import Scope
-from planning import store
 
 ROW_COLUMNS = (
     "unit_id",
@@ -72,13 +68,15 @@ def _sheet(book: Workbook, title: str, header: list[str], rows: list[list[Any]])
         sheet.column_dimensions[column[0].column_letter].width = min(60, width + 4)
 
 
-def plan_xlsx(conn: psycopg.Connection[Any], *, plan_id: int, scope: Scope, lang: Lang) -> bytes:
-    """The workbook of a plan the scope may see."""
-    run = store.plan_run(conn, plan_id=plan_id, scope=scope)
-    if run is None:
-        raise NotFound(t(lang, "plan.not_found", plan_id=plan_id))
-    rows = store.plan_rows(conn, plan_id=plan_id, scope=scope)
-    buildings = store.plan_buildings(conn, plan_id=plan_id, scope=scope)
+def plan_xlsx(
+    *,
+    run: Mapping[str, Any],
+    rows: list[dict[str, Any]],
+    buildings: list[dict[str, Any]],
+    retrofits: list[dict[str, Any]],
+    lang: Lang,
+) -> bytes:
+    """The workbook of a plan as read for its reader (queries.plans.plan_whole)."""
     yes, no = t(lang, "plan.yes"), t(lang, "plan.no")
     book = Workbook()
     book.remove(book.active)
@@ -150,7 +148,6 @@ def plan_xlsx(conn: psycopg.Connection[Any], *, plan_id: int, scope: Scope, lang
                 for i, year in enumerate(trajectory["years"])
             ],
         )
-    retrofits = store.plan_retrofits(conn, plan_id=plan_id, scope=scope)
     _sheet(
         book,
         t(lang, "plan.sheet.retrofits"),

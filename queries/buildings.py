@@ -49,6 +49,8 @@ class BuildingNeed:
     worst_flag: str | None
     flagged_units: list[str]
     flagged_flags: list[str]
+    lat: float | None
+    lon: float | None
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ SELECT (row_number() OVER (ORDER BY min(s.rank) NULLS LAST, b.elderly_share DESC
        coalesce(array_agg(u.unit_id ORDER BY s.rank) FILTER (WHERE s.flag <> 'ok'), '{{}}')
            AS flagged_units,
        coalesce(array_agg(s.flag ORDER BY s.rank) FILTER (WHERE s.flag <> 'ok'), '{{}}')
-           AS flagged_flags
+           AS flagged_flags,
+       b.lat::float8 AS lat, b.lon::float8 AS lon
 FROM building b JOIN community c USING (community_id)
 LEFT JOIN unit u ON u.building_id = b.building_id AND u.service_status <> 'retired'
 LEFT JOIN unit_score s ON s.unit_id = u.unit_id AND s.run_id = %(run)s

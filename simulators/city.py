@@ -4,12 +4,13 @@ scenarios/city.yaml, the same for the same seed."""
 from __future__ import annotations
 
 import bisect
+import math
 import random
 from datetime import date, timedelta
 from itertools import accumulate
 from typing import Any
 
-from simulators.scenario import Hidden, Renewal, Scenario, UnitSpec, _as_date
+from simulators.scenario import Hidden, Renewal, Scenario, UnitSpec, _as_date, building_point
 
 _SYLLABLES = "安和康宁华兴福顺丰泰祥瑞嘉景清明翠园春晖博雅新旭永德"
 _COMMUNITY_SUFFIX = ("小区", "园", "里", "苑", "家园", "花园")
@@ -49,6 +50,7 @@ def generate_city(spec: dict[str, Any]) -> Scenario:
             "community": _name(n_community, 13)
             + _COMMUNITY_SUFFIX[n_community % len(_COMMUNITY_SUFFIX)],
         }
+        where = _compound_point(spec, office_no, community["community_id"])
         year_built = _year(rng, shape["built"], spec["built_weights"])
         age = register_date.year - year_built
         contractor = contractors[rng.randrange(len(contractors))]
@@ -78,6 +80,7 @@ def generate_city(spec: dict[str, Any]) -> Scenario:
                 "property_unit": property_unit,
                 "fund_status": fund,
                 "fund_balance": _balance(rng, fund, households),
+                **building_point(where, b),
             }
             counts = shape["units_per_building"]
             n_here = int(list(counts)[_pick(rng, counts.values())])
@@ -210,6 +213,19 @@ def _balance(rng: random.Random, fund: str, households: int) -> float | None:
     if fund == "insufficient":
         return round(float(households * rng.uniform(50, 800)), 2)
     return None
+
+
+def _compound_point(spec: dict[str, Any], office_no: int, community_id: str) -> tuple[float, float]:
+    """Where a compound stands: its street office's patch of the district, a few hundred metres
+    off its centre. Drawn from the ids, not the generator's stream, so every other fact stays as
+    the seed made it."""
+    lat0, lon0 = (float(x) for x in spec["district"].get("centre", (39.93, 116.52)))
+    # Street offices sit on a ring about 2.5 km from the district's centre.
+    angle = 2.4 * office_no
+    lat = lat0 + 0.022 * math.sin(angle)
+    lon = lon0 + 0.029 * math.cos(angle)
+    place = random.Random(f"{spec['seed']}:{community_id}")
+    return lat + place.uniform(-0.012, 0.012), lon + place.uniform(-0.016, 0.016)
 
 
 def _name(number: int, stride: int) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -46,6 +46,17 @@ UNIT_KEYS = (
     "contractor_id",
     "contractor_since",
 )
+
+
+def building_point(where: Sequence[float], index: int) -> dict[str, float]:
+    """Where a compound's building number ``index`` stands: in rows of four, about 60 m apart."""
+    row, column = divmod(index, 4)
+    return {
+        "lat": round(float(where[0]) - 0.00055 * row, 6),
+        "lon": round(float(where[1]) + 0.0007 * column, 6),
+    }
+
+
 HIDDEN_KEYS = ("frailty", "trips_per_day", "inspection_day", "renewals")
 TRIPS_PER_HOUSEHOLD_DAY = 4.0
 
@@ -255,6 +266,8 @@ def _explicit(spec: dict[str, Any]) -> Scenario:
         for key in (*BUILDING_KEYS, *UNIT_KEYS):
             facts[key] = merged.get(key)
         facts["year_built"] = merged.get("year_built", community.get("year_built"))
+        if "where" in community:
+            facts.update(building_point(community["where"], community["buildings"].index(building)))
         facts["unit_id"] = str(raw["id"])
         facts["registration_code"] = str(raw.get("registration_code", f"REG-{raw['id']}"))
         contractor = contractors[merged["contractor_id"]]

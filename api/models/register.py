@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from api.models.common import Body, Day
 from core.contracts import ID_PATTERN
@@ -125,6 +125,10 @@ class Building(BaseModel):
     property_unit: str | None = None
     fund_status: FundStatus
     fund_balance: float | None = None
+    lat: float | None = Field(default=None, description="Latitude, degrees north.", examples=[39.9])
+    lon: float | None = Field(
+        default=None, description="Longitude, degrees east.", examples=[116.3]
+    )
     units: int = Field(description="Elevator units registered in the building.")
     units_in_service: int = Field(description="Units currently in service.")
 
@@ -141,6 +145,14 @@ class BuildingCreate(_In):
     property_unit: str | None = Field(default=None, max_length=200)
     fund_status: FundStatus = "none"
     fund_balance: float | None = Field(default=None, ge=0, le=999_999_999_999)
+    lat: float | None = Field(default=None, ge=-90, le=90, description="Latitude, degrees north.")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="Longitude, degrees east.")
+
+    @model_validator(mode="after")
+    def _whole_point(self) -> BuildingCreate:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon go together: give both or neither")
+        return self
 
 
 class BuildingUpdate(_Update):
@@ -155,6 +167,15 @@ class BuildingUpdate(_Update):
     property_unit: str | None = Field(default=None, max_length=200)
     fund_status: FundStatus | None = None
     fund_balance: float | None = Field(default=None, ge=0, le=999_999_999_999)
+    lat: float | None = Field(default=None, ge=-90, le=90, description="Latitude, degrees north.")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="Longitude, degrees east.")
+
+    @model_validator(mode="after")
+    def _whole_point(self) -> BuildingUpdate:
+        sent = {"lat", "lon"} & self.model_fields_set
+        if sent and (len(sent) == 1 or (self.lat is None) != (self.lon is None)):
+            raise ValueError("lat and lon change together: send both (or both null)")
+        return self
 
 
 class Unit(BaseModel):
@@ -234,6 +255,9 @@ class ImportResult(BaseModel):
     """What a register import did."""
 
     rows: int
+    buildings_only: int = Field(
+        description="Rows describing a building with no unit (a walk-up, a retrofit candidate)."
+    )
     created: int
     updated: int
     unchanged: int

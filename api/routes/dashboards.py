@@ -21,8 +21,8 @@ from dashboards import backtest as backtest_page
 from dashboards import plans as plan_pages
 from dashboards import weights as weights_page
 from dashboards.assets import plotly_js_path, stylesheet
-from planning import store as plan_store
 from planning.export import wait_text
+from queries import plans as plan_queries
 from queries import runs as run_queries
 from scoring import backtests
 from scoring.policy import load_policy
@@ -142,6 +142,7 @@ def home(
     conn: ConnDep,
     principal: PagePrincipalDep,
     lang: LangDep,
+    settings: SettingsDep,
     top: Annotated[int, Query(ge=1, le=500)] = pages.FUND_FIRST,
     cell: Annotated[str | None, Query(max_length=8)] = None,
     sort: Annotated[Literal["risk", "pof"], Query()] = "risk",
@@ -157,7 +158,14 @@ def home(
         target = f"/dashboards/{kind}/{quote(scope.bound_to, safe='')}{query}"
         return RedirectResponse(target, status_code=303)
     body = pages.overview(
-        conn, scope=scope, lang=lang, top=top, cell=cell, sort=sort, cursor=cursor
+        conn,
+        scope=scope,
+        lang=lang,
+        top=top,
+        cell=cell,
+        sort=sort,
+        cursor=cursor,
+        map_tiles=settings.map_tile_url,
     )
     return _html(request, body, lang)
 
@@ -168,6 +176,7 @@ def overview(
     conn: ConnDep,
     principal: PagePrincipalDep,
     lang: LangDep,
+    settings: SettingsDep,
     top: Annotated[int, Query(ge=1, le=500)] = pages.FUND_FIRST,
     cell: Annotated[str | None, Query(max_length=8)] = None,
     sort: Annotated[Literal["risk", "pof"], Query()] = "risk",
@@ -177,7 +186,14 @@ def overview(
     if principal is None:
         return _to_sign_in(request)
     body = pages.overview(
-        conn, scope=principal.scope, lang=lang, top=top, cell=cell, sort=sort, cursor=cursor
+        conn,
+        scope=principal.scope,
+        lang=lang,
+        top=top,
+        cell=cell,
+        sort=sort,
+        cursor=cursor,
+        map_tiles=settings.map_tile_url,
     )
     return _html(request, body, lang)
 
@@ -189,6 +205,7 @@ def street_office(
     conn: ConnDep,
     principal: PagePrincipalDep,
     lang: LangDep,
+    settings: SettingsDep,
     community_id: Annotated[str | None, Query(max_length=64)] = None,
     flag: Annotated[str | None, Query(max_length=32)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -204,18 +221,30 @@ def street_office(
         community_id=community_id or None,
         flag=flag or None,
         page_no=page,
+        map_tiles=settings.map_tile_url,
     )
     return _html(request, body, lang)
 
 
 @router.get("/compounds/{community_id}")
 def compound(
-    request: Request, community_id: str, conn: ConnDep, principal: PagePrincipalDep, lang: LangDep
+    request: Request,
+    community_id: str,
+    conn: ConnDep,
+    principal: PagePrincipalDep,
+    lang: LangDep,
+    settings: SettingsDep,
 ) -> Response:
     """A compound's buildings by need."""
     if principal is None:
         return _to_sign_in(request)
-    body = places.compound(conn, scope=principal.scope, lang=lang, community_id=community_id)
+    body = places.compound(
+        conn,
+        scope=principal.scope,
+        lang=lang,
+        community_id=community_id,
+        map_tiles=settings.map_tile_url,
+    )
     return _html(request, body, lang)
 
 
@@ -338,13 +367,17 @@ def weights(
     return _html(request, body, lang)
 
 
-# The renewal plan's pages: the reads are planning.store's (scoped), the pages dashboards.plans'.
+# The renewal plan's pages: the reads are queries.plans' (scoped), the pages dashboards.plans'.
 
 
 def _plan_run(conn: ConnDep, principal: Principal, plan_id: int | None) -> dict[str, Any] | None:
     scope = principal.scope
-    plan_id = plan_id if plan_id is not None else plan_store.latest_plan_id(conn, scope=scope)
-    return None if plan_id is None else plan_store.plan_run(conn, plan_id=plan_id, scope=scope)
+    plan_id = (
+        plan_id if plan_id is not None else plan_queries.latest_plan_id(conn=conn, scope=scope)
+    )
+    return (
+        None if plan_id is None else plan_queries.plan_run(conn=conn, scope=scope, plan_id=plan_id)
+    )
 
 
 @router.get("/plans")
@@ -374,8 +407,12 @@ def _plan_summary(
     if run is None and plan_id is not None:
         return _html(request, None, lang)
     scope = principal.scope
-    offices = plan_store.street_offices(conn, plan_id=run["plan_id"], scope=scope) if run else []
-    retrofits = plan_store.plan_retrofits(conn, plan_id=run["plan_id"], scope=scope) if run else []
+    offices = (
+        plan_queries.street_offices(conn=conn, scope=scope, plan_id=run["plan_id"]) if run else []
+    )
+    retrofits = (
+        plan_queries.plan_retrofits(conn=conn, scope=scope, plan_id=run["plan_id"]) if run else []
+    )
     return _html(
         request, plan_pages.summary(run=run, offices=offices, retrofits=retrofits, lang=lang), lang
     )
@@ -399,7 +436,7 @@ def plan_street_office(
     offices = (
         [
             o
-            for o in plan_store.street_offices(conn, plan_id=plan_id, scope=scope)
+            for o in plan_queries.street_offices(conn=conn, scope=scope, plan_id=plan_id)
             if o["street_office_id"] == street_office_id
         ]
         if run
@@ -411,11 +448,11 @@ def plan_street_office(
     body = plan_pages.street_office(
         run=run,
         name=office["name_en"] if lang == "en" and office["name_en"] else office["name"],
-        rows=plan_store.plan_rows(
-            conn, plan_id=plan_id, scope=scope, street_office_id=street_office_id
+        rows=plan_queries.plan_rows(
+            conn=conn, scope=scope, plan_id=plan_id, street_office_id=street_office_id
         ),
-        buildings=plan_store.plan_buildings(
-            conn, plan_id=plan_id, scope=scope, street_office_id=street_office_id
+        buildings=plan_queries.plan_buildings(
+            conn=conn, scope=scope, plan_id=plan_id, street_office_id=street_office_id
         ),
         lang=lang,
         wait_text=wait_text,
@@ -439,13 +476,15 @@ def plan_building(
     run = _plan_run(conn, principal, plan_id)
     scope = principal.scope
     found = (
-        plan_store.plan_buildings(conn, plan_id=plan_id, scope=scope, building_id=building_id)
+        plan_queries.plan_buildings(
+            conn=conn, scope=scope, plan_id=plan_id, building_id=building_id
+        )
         if run
         else []
     )
     if run is None or not found:
         return _html(request, None, lang)
-    rows = plan_store.plan_rows(conn, plan_id=plan_id, scope=scope, building_id=building_id)
+    rows = plan_queries.plan_rows(conn=conn, scope=scope, plan_id=plan_id, building_id=building_id)
     body = plan_pages.building(
         run=run, building=found[0], rows=rows, lang=lang, wait_text=wait_text
     )

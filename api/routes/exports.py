@@ -70,6 +70,8 @@ BUILDING_COLUMNS = (
     C("max_risk", "col.max_risk"),
     C("fund_status", "col.fund", labels="fund"),
     C("fund_balance", "col.fund_balance"),
+    C("lat", "col.lat"),
+    C("lon", "col.lon"),
 )
 _FILE: dict[int | str, dict[str, Any]] = {
     200: {

@@ -76,6 +76,7 @@ async def import_register(
     )
     return {
         "rows": report.rows,
+        "buildings_only": report.buildings_only,
         "created": report.created,
         "updated": report.updated,
         "unchanged": report.unchanged,

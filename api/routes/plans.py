@@ -13,6 +13,7 @@ from api.exports import MEDIA
 from api.models import plans as m
 from api.problems import responses
 from core.errors import ConfigError, Invalid, NotFound
+from core.i18n import t
 from core.scope import Scope
 from planning import store
 from planning.catalogue import load_catalogue
@@ -22,6 +23,7 @@ from planning.inputs import latest_run_id, load_fleet
 from planning.model import Options
 from planning.plan import make_plan
 from planning.retrofit import attach_retrofits
+from queries import plans as plan_queries
 
 router = APIRouter(prefix="/v1", tags=["plans"])
 
@@ -34,7 +36,7 @@ def _next_month(today: date) -> date:
 
 
 def _visible_run(conn: Any, scope: Scope, plan_id: int) -> dict[str, Any]:
-    run = store.plan_run(conn, plan_id=plan_id, scope=scope)
+    run = plan_queries.plan_run(conn=conn, scope=scope, plan_id=plan_id)
     if run is None:
         raise NotFound(f"no plan run {plan_id} in your scope")
     return run
@@ -106,7 +108,7 @@ def list_plans(
     limit: Annotated[int, Query(ge=1, le=500, description="At most this many.")] = 50,
 ) -> Any:
     """Stored plan runs you may read."""
-    return store.plan_runs(conn, scope=scope, limit=limit)
+    return plan_queries.plan_runs(conn=conn, scope=scope, limit=limit)
 
 
 @router.get(
@@ -131,7 +133,9 @@ def plan_rows(
 ) -> Any:
     """The plan's rows in your scope."""
     _visible_run(conn, scope, plan_id)
-    return store.plan_rows(conn, plan_id=plan_id, scope=scope, street_office_id=street_office_id)
+    return plan_queries.plan_rows(
+        conn=conn, scope=scope, plan_id=plan_id, street_office_id=street_office_id
+    )
 
 
 @router.get(
@@ -145,8 +149,8 @@ def plan_buildings(
 ) -> Any:
     """The plan's buildings in your scope."""
     _visible_run(conn, scope, plan_id)
-    return store.plan_buildings(
-        conn, plan_id=plan_id, scope=scope, street_office_id=street_office_id
+    return plan_queries.plan_buildings(
+        conn=conn, scope=scope, plan_id=plan_id, street_office_id=street_office_id
     )
 
 
@@ -159,7 +163,7 @@ def plan_buildings(
 def plan_retrofits(conn: ConnDep, scope: ScopeDep, plan_id: PlanId) -> Any:
     """The plan's retrofit candidates in your scope."""
     _visible_run(conn, scope, plan_id)
-    return store.plan_retrofits(conn, plan_id=plan_id, scope=scope)
+    return plan_queries.plan_retrofits(conn=conn, scope=scope, plan_id=plan_id)
 
 
 @router.get(
@@ -177,7 +181,16 @@ def export_plan(
     ] = "zh-CN",
 ) -> Response:
     """Rows, buildings' phases, trajectory and retrofit candidates in your scope."""
-    data = plan_xlsx(conn, plan_id=plan_id, scope=scope, lang=lang)
+    whole = plan_queries.plan_whole(conn=conn, scope=scope, plan_id=plan_id)
+    if whole is None:
+        raise NotFound(t(lang, "plan.not_found", plan_id=plan_id))
+    data = plan_xlsx(
+        run=whole.run,
+        rows=whole.rows,
+        buildings=whole.buildings,
+        retrofits=whole.retrofits,
+        lang=lang,
+    )
     return Response(
         data,
         media_type=MEDIA["xlsx"],

@@ -12,6 +12,7 @@ import yaml
 
 from core.db import connect
 from core.errors import ConfigError, Invalid, NotFound
+from core.i18n import t
 from core.scope import ADMIN, Scope
 from planning import store
 from planning.catalogue import load_catalogue
@@ -20,6 +21,7 @@ from planning.inputs import latest_run_id, load_fleet
 from planning.model import Options
 from planning.plan import METHODS, make_plan
 from planning.retrofit import attach_retrofits
+from queries import plans as plan_queries
 
 
 def _say(message: str) -> None:
@@ -204,7 +206,7 @@ def _make(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     with connect() as conn:
-        for r in store.plan_runs(conn, scope=ADMIN, limit=args.limit):
+        for r in plan_queries.plan_runs(conn=conn, scope=ADMIN, limit=args.limit):
             print(
                 f"{r['plan_id']:>5}  {r['created_at']:%Y-%m-%d %H:%M}  score run {r['score_run_id']}"
                 f"  from {r['starts_on']} {r['years']}y  {r['method']}  {r['planned']} units"
@@ -215,11 +217,11 @@ def _list(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     with connect() as conn:
-        run = store.plan_run(conn, plan_id=args.plan_id, scope=ADMIN)
+        run = plan_queries.plan_run(conn=conn, scope=ADMIN, plan_id=args.plan_id)
         if run is None:
             raise NotFound(f"no plan run {args.plan_id}; see `liftwatch plan list`")
-        rows = store.plan_rows(conn, plan_id=args.plan_id, scope=ADMIN)
-        buildings = store.plan_buildings(conn, plan_id=args.plan_id, scope=ADMIN)
+        rows = plan_queries.plan_rows(conn=conn, scope=ADMIN, plan_id=args.plan_id)
+        buildings = plan_queries.plan_buildings(conn=conn, scope=ADMIN, plan_id=args.plan_id)
     print(f"plan {run['plan_id']} from {run['starts_on']}, {run['years']} years, {run['method']}")
     for r in rows:
         print(
@@ -231,10 +233,11 @@ def _show(args: argparse.Namespace) -> int:
     for b in buildings:
         for w in b["waits"]:
             print(f"  {b['building_id']} waits for {w['kind']}: {_wait_detail(w)}")
-    t = run["trajectory"]
+    trajectory = run["trajectory"]
     for name in ("plan", "do_nothing", "age_first"):
+        series = trajectory[name]
         print(
-            f"  {name:<10} failures {t[name]['failures']}  stranded household-days {t[name]['stranded_household_days']}"
+            f"  {name:<10} failures {series['failures']}  stranded household-days {series['stranded_household_days']}"
         )
     return 0
 
@@ -247,7 +250,16 @@ def _export(args: argparse.Namespace) -> int:
     from planning.export import plan_xlsx
 
     with connect() as conn:
-        data = plan_xlsx(conn, plan_id=args.plan_id, scope=ADMIN, lang=args.lang)
+        whole = plan_queries.plan_whole(conn=conn, scope=ADMIN, plan_id=args.plan_id)
+    if whole is None:
+        raise NotFound(t(args.lang, "plan.not_found", plan_id=args.plan_id))
+    data = plan_xlsx(
+        run=whole.run,
+        rows=whole.rows,
+        buildings=whole.buildings,
+        retrofits=whole.retrofits,
+        lang=args.lang,
+    )
     args.out.write_bytes(data)
     print(f"wrote {args.out}")
     return 0

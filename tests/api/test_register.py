@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 
 from tests.api.conftest import ROLES, UNITS, VISIBLE_BUILDINGS, VISIBLE_UNITS, Api
@@ -311,3 +314,53 @@ def test_register_import_of_an_xlsx_with_chinese_headers(api: Api) -> None:
         content=b"not a zip",
     )
     assert broken.status_code == 422
+
+
+def test_a_buildings_coordinates_go_in_and_come_back(api: Api) -> None:
+    h = api.as_("admin")
+    body = {"building_id": "B8", "community_id": "C3", "name": "8号楼", "floors": 6}
+    half = api.client.post("/v1/buildings", headers=h, json={**body, "households": 24, "lat": 30.5})
+    assert half.status_code == 422
+    made = api.client.post(
+        "/v1/buildings", headers=h, json={**body, "households": 24, "lat": 30.5, "lon": 114.3}
+    )
+    assert made.status_code == 201, made.text
+    assert (made.json()["lat"], made.json()["lon"]) == (30.5, 114.3)
+    assert api.client.patch("/v1/buildings/B8", headers=h, json={"lat": 30.6}).status_code == 422
+    moved = api.client.patch("/v1/buildings/B8", headers=h, json={"lat": 30.6, "lon": 114.4})
+    assert (moved.json()["lat"], moved.json()["lon"]) == (30.6, 114.4)
+    cleared = api.client.patch("/v1/buildings/B8", headers=h, json={"lat": None, "lon": None})
+    assert (cleared.json()["lat"], cleared.json()["lon"]) == (None, None)
+
+
+def test_a_register_file_registers_walkups_with_their_coordinates(api: Api) -> None:
+    from tests.api.conftest import fleet_rows
+
+    [first, *_] = fleet_rows()
+    unit_columns = {"unit_id", "registration_code", "manufacturer", "model", "installed_on"}
+    unit_columns |= {"renewed_on", "rated_load_kg", "rated_speed_mps", "stops", "drive_type"}
+    unit_columns |= {"contractor_id", "contractor", "contractor_since", "service_status"}
+    walkup = {k: v for k, v in first.items() if k not in unit_columns}
+    walkup |= {
+        "building_id": "W1",
+        "building": "W1号楼",
+        "floors": "6",
+        "lat": "39.9",
+        "lon": "116.3",
+    }
+    h = {**api.as_("bureau"), "Content-Type": "text/csv"}
+    response = api.client.post("/v1/register/import", headers=h, content=_csv([walkup]))
+    assert response.status_code == 200, response.text
+    assert (response.json()["buildings_only"], response.json()["created"]) == (1, 0)
+    building = api.get("bureau", "/v1/buildings/W1").json()
+    assert (building["units"], building["lat"], building["lon"]) == (0, 39.9, 116.3)
+    export = api.get(
+        "admin",
+        f"/v1/street-offices/{first['street_office_id']}/buildings.csv",
+        params={"lang": "en"},
+    )
+    rows = {
+        r["Building code"]: r
+        for r in csv.DictReader(io.StringIO(export.content.decode("utf-8-sig")))
+    }
+    assert (rows["W1"]["Latitude"], rows["W1"]["Longitude"]) == ("39.9", "116.3")

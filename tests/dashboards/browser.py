@@ -137,9 +137,10 @@ def sign_in(context: Any, base: str, token: str, *, lang: str = "en") -> Any:
     """Sign in through the form like a person would; returns the page, left where it landed."""
     page = context.new_page()
     page.goto(f"{base}/dashboards/sign-in?lang={lang}")
-    page.fill("input[name=token]", token)
+    # The form's own field: the demo's sign-in page also has a one-click form per demo account.
+    page.fill("form.signin input[name=token]", token)
     with page.expect_navigation():
-        page.click("button[type=submit]")
+        page.click("form.signin button[type=submit]")
     return page
 
 

@@ -21,6 +21,7 @@ CONTRACTOR = "BJ-JX-WB"
 COMPOUND = "DXYX"
 BUILDING = "DXYX-B02"
 DXYX = tuple(f"DXYX-0{b}-{n}" for b in (2, 4, 5, 7) for n in (1, 2))
+DXYX_BUILDINGS = ("DXYX-B02", "DXYX-B04", "DXYX-B05", "DXYX-B07")
 FAILED = ("DXYX-02-1", "DXYX-05-1", "DXYX-07-2")
 ROLES = {
     "admin": None,

@@ -7,9 +7,12 @@ temporary directory, printed).
 
 from __future__ import annotations
 
+import base64
+import http.server
 import os
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -198,6 +201,117 @@ def test_street_office_lists_flagged_units_per_building(
     for unit_id in seeded.DXYX:
         assert unit_id in text
     assert "停用" in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_building_map_draws_from_the_server_alone_and_opens_a_building(
+    lang: str, site: str, browser: Any, tokens: dict[str, str]
+) -> None:
+    """The bureau's and the street office's maps draw every Daoxiangyuan West building, and no
+    request leaves the server: no tile, font or script from anywhere else."""
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    problems = Problems()
+    requested: list[str] = []
+    context.route("**/*", lambda route: (requested.append(route.request.url), route.continue_()))
+    try:
+        page = sign_in(context, site, tokens["bureau"], lang=lang)
+        problems.watch(page)
+        for path in ("/dashboards/overview", f"/dashboards/street-offices/{seeded.STREET_OFFICE}"):
+            page.goto(f"{site}{path}?lang={lang}", wait_until="load")
+            wait_for_figures(page)
+            drawn = page.locator("[data-figure=building-map] .scatterlayer .point")
+            assert drawn.count() == len(seeded.DXYX_BUILDINGS), path
+            title = "楼栋分布图" if lang == "zh-CN" else "Buildings on the map"
+            assert page.locator("h2", has_text=title).count() == 1, path
+        page.locator("[data-figure=building-map]").scroll_into_view_if_needed()
+        box = drawn.first.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        # plotly takes the mouse on its drag layer, above the points: a hover finds the point
+        # (its label shows the building), then a click on it opens the building's page.
+        page.mouse.move(x, y)
+        page.locator("[data-figure=building-map] .hoverlayer .hovertext").wait_for()
+        with page.expect_navigation():
+            page.mouse.click(x, y)
+        assert "/dashboards/buildings/DXYX-B0" in page.url
+        assert problems.items == []
+        outside = [u for u in requested if not u.startswith(site)]
+        assert outside == [] and requested, outside
+    finally:
+        context.close()
+
+
+# A 1×1 PNG: what the stand-in tile server answers for every tile.
+TILE = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+@contextmanager
+def tile_server() -> Iterator[tuple[str, list[str]]]:
+    """A tile server on a free port answering every path with TILE; yields its URL template and
+    the paths asked for."""
+    asked: list[str] = []
+
+    class Tiles(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(TILE)))
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.end_headers()
+            self.wfile.write(TILE)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/tiles/{{z}}/{{x}}/{{y}}.png", asked
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+def test_with_a_tile_server_the_map_fetches_tiles_from_it_and_nowhere_else(
+    world: World,
+    browser: Any,
+    tokens: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with tile_server() as (template, asked):
+        monkeypatch.setenv("LIFTWATCH_MAP_TILE_URL", template)
+        with serve_app(world[0], tmp_path / "uvicorn.log") as base:
+            context = browser.new_context(viewport={"width": 1360, "height": 900})
+            problems = Problems()
+            requested: list[str] = []
+            context.route(
+                "**/*", lambda route: (requested.append(route.request.url), route.continue_())
+            )
+            try:
+                page = sign_in(context, base, tokens["bureau"], lang="zh-CN")
+                problems.watch(page)
+                page.goto(f"{base}/dashboards/street-offices/{seeded.STREET_OFFICE}?lang=zh-CN")
+                wait_for_figures(page)
+                page.locator("[data-figure=building-map] canvas").first.wait_for()
+                tiles = template.split("/tiles/")[0]
+                page.wait_for_function(
+                    "prefix => performance.getEntriesByType('resource')"
+                    ".some(e => e.name.startsWith(prefix))",
+                    arg=f"{tiles}/tiles/",
+                )
+                # The map drops the tiles it no longer needs while it settles on its zoom.
+                dropped = f"request failed: {tiles}/tiles/"
+                kept = [p for p in problems.items if not p.startswith(dropped)]
+                assert kept == [] and all(p.endswith("net::ERR_ABORTED") for p in problems.items)
+                assert asked and all(a.startswith("/tiles/") for a in asked)
+                outside = [u for u in requested if not u.startswith((base, tiles))]
+                assert outside == [], outside
+            finally:
+                context.close()
 
 
 def test_contractor_sees_its_rejected_messages_and_why(

@@ -12,7 +12,7 @@ import pytest
 
 from core.scope import ADMIN, Scope
 from liftwatch.cli import main
-from planning import store
+from queries import plans as plan_queries
 from tests.planning.factories import score_run, seed_register, set_building, set_unit
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "funding"
@@ -55,9 +55,9 @@ def test_make_stores_a_plan_that_show_and_export_read(
     assert code == 0
     out = capsys.readouterr().out
     assert out.startswith("plan ")
-    plan_id = store.latest_plan_id(conn, scope=ADMIN)
+    plan_id = plan_queries.latest_plan_id(conn=conn, scope=ADMIN)
     assert plan_id is not None
-    rows = store.plan_rows(conn, plan_id=plan_id, scope=ADMIN)
+    rows = plan_queries.plan_rows(conn=conn, plan_id=plan_id, scope=ADMIN)
     # ¥1.5m of bond subsidy a year pays ten replacements' subsidy; the three stopped come first.
     by_year: dict[int, int] = {}
     for r in rows:
@@ -70,7 +70,7 @@ def test_make_stores_a_plan_that_show_and_export_read(
     assert len(stopped) == 3
     assert {r["unit_id"] for r in rows if r["mandatory"]} == stopped
     assert all(r["year"] == 2023 for r in rows if r["mandatory"])
-    run = store.plan_run(conn, plan_id=plan_id, scope=ADMIN)
+    run = plan_queries.plan_run(conn=conn, plan_id=plan_id, scope=ADMIN)
     assert run is not None and run["note"] == "test" and run["method"] == "milp"
     assert len(run["scenarios"]) == 3
     assert main(["plan", "show", str(plan_id)]) == 0
@@ -109,21 +109,29 @@ def test_street_office_reads_only_its_own_buildings(
         )
         == 0
     )
-    plan_id = store.latest_plan_id(conn, scope=ADMIN)
+    plan_id = plan_queries.latest_plan_id(conn=conn, scope=ADMIN)
     assert plan_id is not None
     haidian = Scope("street_office", "110108-HD")
-    rows = store.plan_rows(conn, plan_id=plan_id, scope=haidian)
+    rows = plan_queries.plan_rows(conn=conn, plan_id=plan_id, scope=haidian)
     assert rows and all(r["unit_id"].startswith("DXYX") for r in rows)
     assert all(
         b["street_office_id"] == "110108-HD"
-        for b in store.plan_buildings(conn, plan_id=plan_id, scope=haidian)
+        for b in plan_queries.plan_buildings(conn=conn, plan_id=plan_id, scope=haidian)
     )
-    run = store.plan_run(conn, plan_id=plan_id, scope=haidian)
+    run = plan_queries.plan_run(conn=conn, plan_id=plan_id, scope=haidian)
     assert run is not None and run["trajectory"] is None  # district totals are not its own
     other = Scope("bureau", "110114")
-    assert store.plan_run(conn, plan_id=plan_id, scope=other) is None  # an all-district plan
-    assert store.plan_run(conn, plan_id=plan_id, scope=Scope("contractor", "BJ-JX-WB")) is None
-    assert store.plan_rows(conn, plan_id=plan_id, scope=Scope("contractor", "BJ-JX-WB")) == []
+    assert (
+        plan_queries.plan_run(conn=conn, plan_id=plan_id, scope=other) is None
+    )  # an all-district plan
+    assert (
+        plan_queries.plan_run(conn=conn, plan_id=plan_id, scope=Scope("contractor", "BJ-JX-WB"))
+        is None
+    )
+    assert (
+        plan_queries.plan_rows(conn=conn, plan_id=plan_id, scope=Scope("contractor", "BJ-JX-WB"))
+        == []
+    )
 
 
 def test_bad_inputs_are_named_not_tracebacks(
