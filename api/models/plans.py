@@ -38,7 +38,7 @@ class PlanCreate(BaseModel):
     )
     years: int = Field(default=2, ge=1, le=5)
     period_months: Literal[1, 2, 3, 4, 6, 12] = 12
-    method: Literal["milp", "greedy"] = "milp"
+    method: Literal["auto", "milp", "decomposition", "greedy"] = "auto"
     one_per_building: bool = False
     excluded: dict[str, str] = Field(
         default_factory=dict, max_length=1000, description="Units left out, each with its reason."

@@ -78,9 +78,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=12,
         help="months per period: 1, 2, 3, 4, 6 or 12 (default: 12)",
     )
-    m.add_argument("--method", choices=METHODS, default="milp", help="milp (exact) or greedy")
     m.add_argument(
-        "--time-limit", type=float, default=60.0, help="MILP time limit, s (default: 60)"
+        "--method",
+        choices=METHODS,
+        default="auto",
+        help="auto (milp up to 20,000 candidates, else decomposition), milp (exact), "
+        "decomposition (proven gap) or greedy",
+    )
+    m.add_argument(
+        "--time-limit", type=float, default=60.0, help="solver time limit, s (default: 60)"
     )
     m.add_argument(
         "--one-per-building",
