@@ -34,9 +34,9 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 import numpy as np
 
 from planning.catalogue import load_catalogue
+from planning.decompose import decomposition
 from planning.funding import Budgets, load_policy, parse_budgets
 from planning.model import Candidates, Fleet, Options, candidates
-from planning.decompose import decomposition
 from planning.solve import greedy, lp_relaxation
 
 ROOT = Path(__file__).parents[1]

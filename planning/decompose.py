@@ -22,7 +22,6 @@ building, what a unit's next-best option could add on its own, so it stays an up
 
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import dataclass
 
@@ -71,7 +70,6 @@ class _Problem:
 
 def _prepare(fleet: Fleet, c: Candidates, budgets: Budgets, options: Options) -> _Problem:
     years = options.years
-    m = c.unit.size
     money = np.column_stack([c.split[source] / MILLION for source in BUDGETED])
     money_row = np.column_stack([s * years + c.year for s in range(len(BUDGETED))]).astype(np.int32)
     budget = np.concatenate(
@@ -159,7 +157,7 @@ def _prepare(fleet: Fleet, c: Candidates, budgets: Budgets, options: Options) ->
         opt_owners=per_option(owners),
         opt_advance=per_option(advance),
         opt_periods=periods,
-        period_used=periods.any(axis=1),
+        period_used=np.asarray(periods.any(axis=1)),
         opt_first_period=c.period[opt_cands[:, 0]],
         pareto_order=pareto_order,
         pareto_start=pareto_start,
@@ -422,7 +420,7 @@ def repair(pr: _Problem, prices: np.ndarray) -> np.ndarray:
     units first, then in order of what the priced money adds to their choice; each takes its best
     choice among the candidates that still fit. Returns the chosen candidates."""
     nb = pr.caps.shape[0]
-    priced = (pr.money > 0).any(axis=1)
+    priced = np.asarray((pr.money > 0).any(axis=1))
     rows = pr.money_row
     left = pr.budget.copy()
     plan = np.full(pr.dense.shape[0], -1)

@@ -74,6 +74,9 @@ class Options:
     # None: at most one action per unit over the horizon; N: a second action N years or more
     # after the first.
     min_interval_years: int | None = None
+    # None: retrofits take the bond money renewals leave; X: retrofits are chosen beside renewals,
+    # one resident served counting as X of risk avoided.
+    retrofit_rate: float | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.years <= 5:
@@ -86,6 +89,8 @@ class Options:
             raise Invalid("benefit_years must be at least the horizon in years")
         if self.min_interval_years is not None and not 1 <= self.min_interval_years <= 5:
             raise Invalid("the minimum interval between two actions on a unit must be 1 to 5 years")
+        if self.retrofit_rate is not None and not self.retrofit_rate > 0:
+            raise Invalid("the retrofit exchange rate must be a positive number")
 
     @property
     def periods(self) -> int:
