@@ -37,7 +37,11 @@ def _problem(
     )
     options = Options(start=START, years=years, **option)  # type: ignore[arg-type]
     c = candidates(
-        fleet, catalogue=load_catalogue(), policy=load_policy(POLICY), budgets=budgets, options=options
+        fleet,
+        catalogue=load_catalogue(),
+        policy=load_policy(POLICY),
+        budgets=budgets,
+        options=options,
     )
     return fleet, c, budgets, options
 
@@ -153,7 +157,9 @@ def test_a_minimum_interval_allows_a_second_action_years_after_the_first() -> No
     ):
         _check_intervals(c, s, options)
         assert s.objective <= exact.objective * (1 + 1e-9)
-    single = solve_milp(fleet, once, budgets=budgets, options=replace(options, min_interval_years=None))
+    single = solve_milp(
+        fleet, once, budgets=budgets, options=replace(options, min_interval_years=None)
+    )
     assert np.bincount(once.unit[single.chosen]).max() == 1
     assert exact.objective > single.objective
 
