@@ -508,7 +508,7 @@ def decomposition(
     if c.unit.size == 0:
         return Solution("decomposition", np.zeros(0, dtype=int), 0.0, 0.0, 0.0, "optimal")
     pr = _prepare(fleet, c, budgets, options)
-    bound, prices = lagrangian(pr, deadline=started + 0.8 * time_limit)
+    bound, prices = lagrangian(pr, deadline=started + 0.6 * time_limit)
     chosen = repair(pr, prices)
     objective = float(pr.weight[chosen].sum())
     s = Solution(

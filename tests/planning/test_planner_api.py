@@ -16,6 +16,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from api.app import create_app
 from api.runs import start_run
+from core.i18n import t
 from core.settings import Settings, get_settings
 from tests.api.conftest import Api, _seed, make_tokens
 
@@ -169,6 +170,16 @@ def test_a_retrofit_rate_chooses_the_walkup_beside_renewals_and_reports_it_apart
     rows = api.get("bureau", f"{path}/rows").json()
     assert sum(r["bond"] for r in rows) + walkup["subsidy"] <= 300_000
     assert plan["summary"]["risk_avoided"] == pytest.approx(sum(r["benefit"] for r in rows))
+    for lang in ("zh-CN", "en"):
+        page = api.client.get(
+            f"/dashboards/plans/{plan['plan_id']}",
+            params={"lang": lang},
+            headers=api.as_("bureau"),
+        )
+        said = t(
+            lang, "plan.retrofits_joint", rate="1000", funded=1, served=walkup["residents_served"]
+        )  # type: ignore[arg-type]
+        assert said in page.text
     bad = _make(api, "bureau", retrofit_rate=1.0)
     assert bad.status_code == 422 and "from_bond_pot" in bad.json()["detail"]
     assert _make(api, "bureau", min_interval_years=0).status_code == 422
