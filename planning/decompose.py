@@ -15,9 +15,13 @@ trust region, an LP over the ≤ 15 prices) chooses the next λ. The plan is the
 at the best prices, repaired to fit the budgets: buildings in order of what the priced money
 adds to them, each keeping its best choice that still fits; the gap is (bound − plan) / bound.
 
-To keep the enumeration small, each unit of a building with several units offers its few best
-options at the current prices (fewer the more units the building has); the bound then adds, per
-building, what a unit's next-best option could add on its own, so it stays an upper bound.
+To keep the enumeration small without losing exactness, options worth nothing at the prices (but
+a stopped unit's) are dropped, and so is an option beaten by one of the same unit, periods and
+payer that is worth more for less of the building's money. Past that, a unit of a building of k
+units offers its best few options (fewer the larger k); those left out stand in as one "virtual"
+option per period, worth the best of them and using no money, which keeps each building's maximum
+an upper bound. Buildings of more than MAX_UNITS units are not enumerated: their choice is built
+greedily and their bound is each unit's best option alone.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ MILLION = 1e6
 # Options per unit enumerated in a building of k units: (T + 1)^k choices per building.
 TOP = {2: 40, 3: 14, 4: 7, 5: 4, 6: 3, 7: 2, 8: 2}
 PERIODS_VIRTUAL = 6  # up to this many periods, left-out options stand in per period
+MAX_UNITS = 8  # larger buildings: a greedy choice and a looser bound
 CHUNK = 1_500_000  # building × choice cells per block of the enumeration
 
 
@@ -217,17 +222,59 @@ def _choose(
             units_all, bidx_all = units_all[sel], bidx_all[sel]
         if units_all.shape[0] == 0:
             continue
+        if k > MAX_UNITS:
+            for row in range(units_all.shape[0]):
+                _choose_large(pr, dense, values, units_all[row], int(bidx_all[row]), out)
+            continue
         # Buildings of alike width together: (width + 1)^k choices each, width capped by TOP.
         width = np.minimum(counts[units_all].max(axis=1), TOP.get(k, 1) if k > 1 else 10**9)
         for top in np.unique(width).tolist():
             these = np.flatnonzero(width == top)
             truncated = (counts[units_all[these]] > top).any()
-            choices = 1 + top + (pr.opt_periods.shape[0] if truncated else 0)
+            periods = pr.opt_periods.shape[0]
+            virtual = (periods if periods <= PERIODS_VIRTUAL else 1) if truncated else 0
+            choices = 1 + top + virtual
             step = max(1, CHUNK // choices**k)
             for lo in range(0, these.size, step):
                 rows = these[lo : lo + step]
                 _choose_block(pr, dense, values, units_all[rows], bidx_all[rows], top, out)
     return out
+
+
+def _choose_large(
+    pr: _Problem, dense: np.ndarray, values: np.ndarray, units: np.ndarray, b: int, out: _Choice
+) -> None:
+    """A building of many units: options best first (stopped units' first), each taken if its
+    unit has none yet and the building's slots and money allow it."""
+    v = values[units]
+    head = np.where(np.isfinite(v), v, -np.inf).max(axis=1)
+    out.bound[b] = float(np.where(pr.mandatory[units], head, np.maximum(head, 0.0)).sum())
+    caps = pr.caps[b].copy()
+    fund, owners, advance = pr.fund_balance[b], pr.owners_capacity[b], pr.advance_max
+    row, col = np.nonzero(np.isfinite(v))
+    order = np.lexsort((-v[row, col], ~pr.mandatory[units[row]]))
+    taken = np.zeros(units.size, dtype=bool)
+    total = 0.0
+    for i in order.tolist():
+        u, o = int(row[i]), int(dense[units[row[i]], col[i]])
+        slots = pr.opt_periods[:, o]
+        if taken[u] or (slots > caps).any():
+            continue
+        if pr.opt_fund[o] > fund + 1e-6 or pr.opt_owners[o] > owners + 1e-6:
+            continue
+        if pr.opt_advance[o] > advance + 1e-9:
+            continue
+        caps -= slots
+        fund -= pr.opt_fund[o]
+        owners -= pr.opt_owners[o]
+        advance -= pr.opt_advance[o]
+        taken[u] = True
+        out.options[units[u]] = o
+        total += float(v[row[i], col[i]])
+    stranded = pr.mandatory[units] & ~taken
+    out.value[b] = -np.inf if stranded.any() else total
+    if stranded.any():
+        out.options[units] = -1
 
 
 def _useful(pr: _Problem, opt_value: np.ndarray) -> np.ndarray:

@@ -224,3 +224,25 @@ def test_a_retrofit_rate_needs_a_policy_whose_retrofits_share_the_pot() -> None:
             options=Options(start=START, years=1, retrofit_rate=1.0),
             retrofits=_walkups(1),
         )
+
+
+def test_a_building_of_many_units_gets_a_greedy_choice_and_a_bound_that_still_holds() -> None:
+    fleet = random_fleet(8, buildings=30)
+    fleet.unit_building[:10] = 0  # a tower of ten elevators: too many to enumerate
+    fleet.stopped[3] = True
+    fleet.collection_rate[0] = 1.0
+    budgets = parse_budgets({"bond": [450_000], "district": [200_000]}, years=3)
+    options = Options(start=START, years=3)
+    c = candidates(
+        fleet,
+        catalogue=load_catalogue(),
+        policy=load_policy(POLICY),
+        budgets=budgets,
+        options=options,
+    )
+    exact = solve_milp(fleet, c, budgets=budgets, options=options, gap=1e-7)
+    s = decomposition(fleet, c, budgets=budgets, options=options)
+    _check(fleet, c, s, budgets, options)
+    assert s.bound is not None and s.bound >= exact.objective * (1 - 1e-9) >= s.objective
+    tower = fleet.unit_building[c.unit[s.chosen]] == 0
+    assert tower.any() and 3 in c.unit[s.chosen].tolist()
