@@ -393,6 +393,10 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "plan.run": "计划 {plan_id}：自 {starts_on} 起 {years} 年，求解方法 {method}，评分批次 {score_run_id}",
         "plan.totals": "计划 {units} 台，总费用 {cost} 元",
         "plan.gap": "与最优界的差距 {gap}",
+        "plan.retrofits_joint": (
+            "加装电梯与更新一并优化：每服务一位居民折合 {rate} 的风险规避；"
+            "资助 {funded} 处，服务居民 {served} 人（不计入风险规避）"
+        ),
         "plan.trajectory": "风险轨迹：本计划、不作为与按梯龄优先（同等预算）",
         "plan.failures": "预期故障次数",
         "plan.stranded": "受困户·天",
@@ -832,6 +836,10 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "plan.run": "Plan {plan_id}: {years} years from {starts_on}, method {method}, score run {score_run_id}",
         "plan.totals": "{units} units planned, total cost ¥{cost}",
         "plan.gap": "gap to the bound {gap}",
+        "plan.retrofits_joint": (
+            "Retrofits chosen beside renewals, one resident served counted as {rate} of risk "
+            "avoided: {funded} funded, serving {served} residents (not counted in risk avoided)"
+        ),
         "plan.trajectory": "Risk trajectory: this plan, doing nothing and oldest-first (same budget)",
         "plan.failures": "Expected failures",
         "plan.stranded": "Stranded household-days",

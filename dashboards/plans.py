@@ -101,6 +101,16 @@ def summary(
     if s.get("gap") is not None:
         gap = f"{s['gap']:.3%}"
         parts.append(Markup(f"<p>{esc(t(lang, 'plan.gap', gap=gap))}</p>"))
+    joint = s.get("retrofits")
+    if joint:
+        text = t(
+            lang,
+            "plan.retrofits_joint",
+            rate=f"{joint['rate']:g}",
+            funded=joint["funded"],
+            served=joint["residents_served"],
+        )
+        parts.append(Markup(f"<p>{esc(text)}</p>"))
     trajectory = run.get("trajectory")
     if trajectory:
         parts.append(

@@ -71,6 +71,12 @@ class Options:
     excluded: dict[str, str] = field(default_factory=dict)
     failure_downtime_days: float = 3.0
     backup_share: float = 0.25
+    # None: at most one action per unit over the horizon; N: a second action N years or more
+    # after the first.
+    min_interval_years: int | None = None
+    # None: retrofits take the bond money renewals leave; X: retrofits are chosen beside renewals,
+    # one resident served counting as X of risk avoided.
+    retrofit_rate: float | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.years <= 5:
@@ -81,6 +87,10 @@ class Options:
             raise Invalid("period_months must divide a year: 1, 2, 3, 4, 6 or 12")
         if self.benefit_years < self.years:
             raise Invalid("benefit_years must be at least the horizon in years")
+        if self.min_interval_years is not None and not 1 <= self.min_interval_years <= 5:
+            raise Invalid("the minimum interval between two actions on a unit must be 1 to 5 years")
+        if self.retrofit_rate is not None and not self.retrofit_rate > 0:
+            raise Invalid("the retrofit exchange rate must be a positive number")
 
     @property
     def periods(self) -> int:
@@ -117,6 +127,14 @@ class Candidates:
     tiebreak: np.ndarray
     mandatory_units: np.ndarray
     owners_capacity: np.ndarray  # per building
+    # Per candidate, for a unit's second action: the first action's candidate it follows (−1 for
+    # a first action); None when a unit takes at most one action.
+    parent: np.ndarray | None = None
+
+    @property
+    def first(self) -> np.ndarray:
+        """True for a unit's first action."""
+        return np.ones(self.unit.size, dtype=bool) if self.parent is None else self.parent < 0
 
 
 def benefit_factor(options: Options, residual: float) -> np.ndarray:
@@ -275,6 +293,18 @@ def candidates(
     if not parts:
         return _empty(mandatory, capacity)
     cat = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    parent = None
+    if options.min_interval_years is not None:
+        cat, parent = _second_actions(
+            fleet,
+            cat,
+            catalogue=catalogue,
+            gates=gates,
+            capacity=capacity,
+            has_advance=has_advance,
+            excluded=excluded,
+            options=options,
+        )
     missing = sorted(
         fleet.unit_ids[i] for i in np.flatnonzero(mandatory) if not (cat["unit"] == i).any()
     )
@@ -296,7 +326,75 @@ def candidates(
         tiebreak=cat["tiebreak"],
         mandatory_units=np.flatnonzero(mandatory),
         owners_capacity=capacity,
+        parent=parent,
     )
+
+
+def _second_actions(
+    fleet: Fleet,
+    cat: dict[str, np.ndarray],
+    *,
+    catalogue: Catalogue,
+    gates: dict[str, np.ndarray],
+    capacity: np.ndarray,
+    has_advance: bool,
+    excluded: np.ndarray,
+    options: Options,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Second actions, each following one first-action candidate at least the minimum interval
+    earlier. The subsidies were for the first (its assessment, its age), so a second action's
+    whole cost falls on its payer. Its benefit is exact given the first: the first leaves the PoF
+    path at its residual, and the second takes its share of what is left from its own period on."""
+    assert options.min_interval_years is not None
+    gap = -(-options.min_interval_years * 12 // options.period_months)
+    risk = fleet.pof * fleet.cof
+    names = [name for name in RENEWALS if name in catalogue.actions]
+    residual = np.ones(len(RENEWALS))
+    for name in names:
+        residual[RENEWALS.index(name)] = catalogue.actions[name].residual_pof
+    first_residual = residual[cat["action"]]
+    n_first = cat["unit"].size
+    parts: list[dict[str, np.ndarray]] = []
+    parents: list[np.ndarray] = []
+    for name in names:
+        a = RENEWALS.index(name)
+        cost = _action_costs(fleet, catalogue, name)
+        factor = benefit_factor(options, catalogue.actions[name].residual_pof)
+        for p in range(gap, options.periods):
+            for j, payer in enumerate(PAYERS):
+                if payer == "advance" and not has_advance:
+                    continue
+                open_ = (gates[payer][fleet.unit_building] <= p) & ~excluded
+                if payer == "maintenance_fund":
+                    open_ &= fleet.fund_balance[fleet.unit_building] >= cost
+                if payer == "owners":
+                    open_ &= capacity[fleet.unit_building] >= cost
+                follows = np.flatnonzero(open_[cat["unit"]] & (cat["period"] <= p - gap))
+                if follows.size == 0:
+                    continue
+                u = cat["unit"][follows]
+                zero = np.zeros(follows.size)
+                part = {key: np.empty(0) for key in cat}
+                part.update(
+                    {
+                        "unit": u,
+                        "period": np.full(follows.size, p),
+                        "action": np.full(follows.size, a),
+                        "payer": np.full(follows.size, j),
+                        "cost": cost[u],
+                        "benefit": risk[u] * first_residual[follows] * factor[p],
+                        "tiebreak": cat["tiebreak"][follows],
+                    }
+                )
+                for source in ("bond", "district", *PAYERS):
+                    part[f"split_{source}"] = cost[u] if source == payer else zero
+                parts.append(part)
+                parents.append(follows)
+    parent = np.full(n_first, -1)
+    if not parts:
+        return cat, parent
+    merged = {key: np.concatenate([cat[key], *(part[key] for part in parts)]) for key in cat}
+    return merged, np.concatenate([parent, *parents])
 
 
 def _empty(mandatory: np.ndarray, capacity: np.ndarray) -> Candidates:

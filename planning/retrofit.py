@@ -17,7 +17,7 @@ from psycopg import sql
 from core.scope import Scope
 from planning.catalogue import Catalogue
 from planning.funding import Budgets, FundingPolicy
-from planning.model import Options
+from planning.joint import fund_from_leftover
 from planning.plan import Plan
 
 MIN_FLOORS = 4
@@ -91,31 +91,6 @@ def rank_retrofits(
     return scored
 
 
-def fund_retrofits(
-    retrofits: list[dict[str, Any]],
-    *,
-    rows: list[dict[str, Any]],
-    budgets: Budgets,
-    options: Options,
-    policy: FundingPolicy,
-) -> None:
-    """From 2026 retrofits draw on the renewals' bond pot: give the bond money the renewal plan
-    leaves each year to retrofits in order of need per yuan of subsidy, setting each funded one's
-    ``year``. Renewals keep priority: a retrofit never displaces a planned renewal."""
-    if policy.retrofit is None or not policy.retrofit.from_bond_pot:
-        return
-    left = list(budgets.amounts["bond"][: options.years])
-    for r in rows:
-        left[(r["period"] - 1) * options.period_months // 12] -= r["bond"]
-    per_year = 12 // options.period_months
-    for r in sorted(retrofits, key=lambda r: -r["need"] / max(r["subsidy"], 1.0)):
-        for y in range(options.years):
-            if r["subsidy"] > 0 and left[y] >= r["subsidy"]:
-                left[y] -= r["subsidy"]
-                r["year"] = options.period_start(y * per_year).year
-                break
-
-
 def attach_retrofits(
     conn: psycopg.Connection[Any],
     plan: Plan,
@@ -127,6 +102,6 @@ def attach_retrofits(
 ) -> None:
     """Rank the walk-ups in the plan's scope and fund what the policy's shared pot allows."""
     plan.retrofits = rank_retrofits(walkups(conn, scope=scope), catalogue=catalogue, policy=policy)
-    fund_retrofits(
+    fund_from_leftover(
         plan.retrofits, rows=plan.rows, budgets=budgets, options=plan.options, policy=policy
     )

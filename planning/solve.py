@@ -1,7 +1,8 @@
 """Choosing candidates: the exact MILP (scipy.optimize.milp, HiGHS), its LP-relaxation bound, and
 the rule-based assignments beside it (greedy benefit per yuan, age-first, risk-first).
 
-Constraints, in both: at most one action per unit over the horizon; stopped units in the first
+Constraints, in both: at most one action per unit over the horizon (or a second one at least the
+minimum interval after the first, when asked); stopped units in the first
 period unless excluded; in a building with k elevators at most k−1 (or one, if asked) worked on in
 the same period; per-source budgets per year; each building's maintenance fund balance; the advance's
 limit per building.
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from core.errors import Invalid
 from planning.funding import BUDGETED, Budgets
@@ -90,7 +91,7 @@ def _constraints(
     lb_unit = np.zeros(n)
     lb_unit[c.mandatory_units] = 1
     parts = [
-        (rows(c.unit, ones, everything, n), lb_unit, np.ones(n)),
+        (rows(c.unit, ones, c.first, n), lb_unit, np.ones(n)),
         (
             rows(b * periods + c.period, ones, everything, nb * periods),
             np.zeros(nb * periods),
@@ -126,6 +127,21 @@ def _constraints(
                 np.full(nb, float(budgets.advance_max_units_per_building)),
             )
         )
+    if c.parent is not None and (~c.first).any():
+        # A second action only after its own first: Σ its followers − the first ≤ 0.
+        second = np.flatnonzero(~c.first)
+        followed, row = np.unique(c.parent[second], return_inverse=True)
+        link = sparse.csr_matrix(
+            (
+                np.concatenate([np.ones(second.size), -np.ones(followed.size)]),
+                (
+                    np.concatenate([row, np.arange(followed.size)]),
+                    np.concatenate([second, followed]),
+                ),
+            ),
+            shape=(followed.size, m),
+        )
+        parts.append((link, np.full(followed.size, -np.inf), np.zeros(followed.size)))
     return LinearConstraint(
         sparse.vstack([p[0] for p in parts]).tocsr(),
         np.concatenate([p[1] for p in parts]),
@@ -173,12 +189,17 @@ def lp_relaxation(
     if c.unit.size == 0:
         return 0.0, np.zeros(0)
     weight = _objective(c)
-    res = milp(
+    rows = _constraints(fleet, c, budgets, options)
+    # Every row's lower bound is met by any x ≥ 0 except the stopped units' "exactly once"; a row
+    # without an upper bound (owners whose money has no known limit) says nothing.
+    floor = np.flatnonzero(rows.lb > 0)
+    ceiling = np.flatnonzero(np.isfinite(rows.ub))
+    res = linprog(
         -weight,
-        constraints=_constraints(fleet, c, budgets, options),
-        integrality=np.zeros(c.unit.size),
-        bounds=Bounds(0, 1),
-        options={"disp": False},
+        A_ub=sparse.vstack([rows.A[ceiling], -rows.A[floor]]).tocsr(),
+        b_ub=np.concatenate([rows.ub[ceiling], -rows.lb[floor]]),
+        bounds=(0, 1),
+        method="highs-ds",
     )
     if res.x is None:
         raise Invalid("no plan satisfies the constraints (see the first year's budgets)")
@@ -255,7 +276,7 @@ def assign(
     # Stopped units first, those with the fewest ways to pay first among them, each by its
     # cheapest option, so one stopped unit's choice never takes the last money another needs.
     options_per_unit = np.bincount(c.unit, minlength=len(fleet.unit_ids))
-    forced = np.flatnonzero(mandatory[c.unit])
+    forced = np.flatnonzero(mandatory[c.unit] & c.first)
     forced = forced[np.lexsort((c.cost[forced], options_per_unit[c.unit[forced]]))]
     order = np.concatenate([forced, order[~mandatory[c.unit[order]]]])
     left = {s: list(budgets.amounts[s]) for s in BUDGETED}
@@ -266,6 +287,9 @@ def assign(
     owners_money = c.split["owners"].tolist() if c.split else []
     advance_left = np.full(len(fleet.building_ids), budgets.advance_max_units_per_building or 10**9)
     done = np.zeros(len(fleet.unit_ids), dtype=bool)
+    again = np.zeros(len(fleet.unit_ids), dtype=bool)
+    parent = c.parent.tolist() if c.parent is not None else [-1] * c.unit.size
+    taken = np.zeros(c.unit.size, dtype=bool)
     fund_payer, advance_payer = PAYERS.index("maintenance_fund"), PAYERS.index("advance")
     unit, period, year, payer = (
         c.unit.tolist(),
@@ -279,7 +303,8 @@ def assign(
     chosen = []
     for i in order.tolist():
         u = unit[i]
-        if done[u]:
+        follows = parent[i]
+        if done[u] if follows < 0 else (again[u] or not taken[follows]):
             continue
         b, p, y = ub[u], period[i], year[i]
         if caps[b, p] <= 0:
@@ -301,7 +326,11 @@ def assign(
         if payer[i] == owners_payer:
             owners_left[b] -= owners_money[i]
         caps[b, p] -= 1
-        done[u] = True
+        if follows < 0:
+            done[u] = True
+        else:
+            again[u] = True
+        taken[i] = True
         chosen.append(i)
     missing = sorted(fleet.unit_ids[u] for u in c.mandatory_units if not done[u])
     if missing:

@@ -106,6 +106,8 @@ def write_plan(
                         "excluded": o.excluded,
                         "failure_downtime_days": o.failure_downtime_days,
                         "backup_share": o.backup_share,
+                        "min_interval_years": o.min_interval_years,
+                        "retrofit_rate": o.retrofit_rate,
                         "city": policy.city,
                     }
                 ),

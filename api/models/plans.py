@@ -38,10 +38,24 @@ class PlanCreate(BaseModel):
     )
     years: int = Field(default=2, ge=1, le=5)
     period_months: Literal[1, 2, 3, 4, 6, 12] = 12
-    method: Literal["milp", "greedy"] = "milp"
+    method: Literal["auto", "milp", "decomposition", "greedy"] = "auto"
     one_per_building: bool = False
     excluded: dict[str, str] = Field(
         default_factory=dict, max_length=1000, description="Units left out, each with its reason."
+    )
+    min_interval_years: int | None = Field(
+        default=None,
+        ge=1,
+        le=5,
+        description="Allow a second action on a unit this many years after the first "
+        "(default: one action per unit over the horizon).",
+    )
+    retrofit_rate: float | None = Field(
+        default=None,
+        gt=0,
+        le=1e6,
+        description="Choose retrofits beside renewals, one resident served counting as this "
+        "much risk avoided (default: retrofits take the bond money renewals leave).",
     )
     scenarios: bool = True
     note: str | None = Field(default=None, max_length=500)

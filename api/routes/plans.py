@@ -22,7 +22,7 @@ from planning.funding import parse_budgets, parse_policy
 from planning.inputs import latest_run_id, load_fleet
 from planning.model import Options
 from planning.plan import make_plan
-from planning.retrofit import attach_retrofits
+from planning.retrofit import attach_retrofits, rank_retrofits, walkups
 from queries import plans as plan_queries
 
 router = APIRouter(prefix="/v1", tags=["plans"])
@@ -66,12 +66,17 @@ def create_plan(conn: ConnDep, principal: WriterDep, body: m.PlanCreate, respons
         period_months=body.period_months,
         one_per_building_per_phase=body.one_per_building,
         excluded=body.excluded,
+        min_interval_years=body.min_interval_years,
+        retrofit_rate=body.retrofit_rate,
     )
     run_id = latest_run_id(conn, run_id=body.run_id)
     fleet = load_fleet(conn, run_id=run_id, scope=scope, start=start)
     if not fleet.unit_ids:
         raise NotFound(f"score run {run_id} holds no units in your scope")
     catalogue = load_catalogue()
+    retrofits = None
+    if options.retrofit_rate is not None:
+        retrofits = rank_retrofits(walkups(conn, scope=scope), catalogue=catalogue, policy=policy)
     plan = make_plan(
         fleet,
         catalogue=catalogue,
@@ -80,8 +85,12 @@ def create_plan(conn: ConnDep, principal: WriterDep, body: m.PlanCreate, respons
         options=options,
         method=body.method,
         scenarios=body.scenarios,
+        retrofits=retrofits,
     )
-    attach_retrofits(conn, plan, scope=scope, catalogue=catalogue, policy=policy, budgets=budgets)
+    if retrofits is None:
+        attach_retrofits(
+            conn, plan, scope=scope, catalogue=catalogue, policy=policy, budgets=budgets
+        )
     plan_id = store.write_plan(
         conn,
         plan,

@@ -20,7 +20,7 @@ from planning.funding import Budgets, load_policy, parse_budgets
 from planning.inputs import latest_run_id, load_fleet
 from planning.model import Options
 from planning.plan import METHODS, make_plan
-from planning.retrofit import attach_retrofits
+from planning.retrofit import attach_retrofits, rank_retrofits, walkups
 from queries import plans as plan_queries
 
 
@@ -80,9 +80,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=12,
         help="months per period: 1, 2, 3, 4, 6 or 12 (default: 12)",
     )
-    m.add_argument("--method", choices=METHODS, default="milp", help="milp (exact) or greedy")
     m.add_argument(
-        "--time-limit", type=float, default=60.0, help="MILP time limit, s (default: 60)"
+        "--method",
+        choices=METHODS,
+        default="auto",
+        help="auto (milp up to 20,000 candidates, else decomposition), milp (exact), "
+        "decomposition (proven gap) or greedy",
+    )
+    m.add_argument(
+        "--time-limit", type=float, default=60.0, help="solver time limit, s (default: 60)"
     )
     m.add_argument(
         "--one-per-building",
@@ -96,6 +102,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=[],
         metavar="UNIT=REASON",
         help="leave a unit out of the plan, with the reason (repeatable)",
+    )
+    m.add_argument(
+        "--min-interval",
+        type=int,
+        default=None,
+        metavar="YEARS",
+        help="allow a second action on a unit this many years (1-5) after the first "
+        "(default: one action per unit over the horizon)",
+    )
+    m.add_argument(
+        "--retrofit-rate",
+        type=float,
+        default=None,
+        metavar="X",
+        help="choose retrofits beside renewals, one resident served counting as X of risk "
+        "avoided (default: retrofits take the bond money renewals leave)",
     )
     m.add_argument("--no-scenarios", action="store_true", help="skip the budget scenarios")
     m.add_argument("--note", default=None, help="a note stored with the plan")
@@ -163,6 +185,8 @@ def _make(args: argparse.Namespace) -> int:
         period_months=args.period_months,
         one_per_building_per_phase=args.one_per_building,
         excluded=dict(args.exclude),
+        min_interval_years=args.min_interval,
+        retrofit_rate=args.retrofit_rate,
     )
     scope = Scope("bureau", args.district) if args.district else ADMIN
     with connect() as conn:
@@ -171,6 +195,11 @@ def _make(args: argparse.Namespace) -> int:
         if not fleet.unit_ids:
             raise Invalid(f"score run {run_id} holds no units in {args.district or 'the register'}")
         _say(f"planning {len(fleet.unit_ids)} units of score run {run_id} ({args.method})")
+        retrofits = None
+        if options.retrofit_rate is not None:
+            retrofits = rank_retrofits(
+                walkups(conn, scope=scope), catalogue=catalogue, policy=policy
+            )
         plan = make_plan(
             fleet,
             catalogue=catalogue,
@@ -180,10 +209,12 @@ def _make(args: argparse.Namespace) -> int:
             method=args.method,
             time_limit=args.time_limit,
             scenarios=not args.no_scenarios,
+            retrofits=retrofits,
         )
-        attach_retrofits(
-            conn, plan, scope=scope, catalogue=catalogue, policy=policy, budgets=budgets
-        )
+        if retrofits is None:
+            attach_retrofits(
+                conn, plan, scope=scope, catalogue=catalogue, policy=policy, budgets=budgets
+            )
         plan_id = store.write_plan(
             conn,
             plan,

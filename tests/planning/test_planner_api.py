@@ -16,6 +16,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from api.app import create_app
 from api.runs import start_run
+from core.i18n import t
 from core.settings import Settings, get_settings
 from tests.api.conftest import Api, _seed, make_tokens
 
@@ -140,3 +141,45 @@ def test_from_2026_retrofits_take_the_bond_money_renewals_leave(api: Api) -> Non
     old = _make(api, "bureau", budgets={"bond": [2_000_000]}).json()
     (ranked,) = api.get("bureau", f"/v1/plans/{old['plan_id']}/retrofits").json()
     assert ranked["year"] is None and ranked["subsidy"] == 0
+
+
+def test_a_retrofit_rate_chooses_the_walkup_beside_renewals_and_reports_it_apart(
+    api: Api,
+) -> None:
+    policy_2026 = (
+        Path(__file__).parents[2] / "examples" / "funding" / "national-2026.yaml"
+    ).read_text(encoding="utf-8")
+    # The pot pays the walk-up's subsidy or a renewal's, not both; a high rate picks the walk-up.
+    made = _make(
+        api,
+        "bureau",
+        policy_yaml=policy_2026,
+        budgets={"bond": [300_000]},
+        years=1,
+        retrofit_rate=1000.0,
+        min_interval_years=1,
+    )
+    assert made.status_code == 201, made.text
+    plan = made.json()
+    assert plan["options"]["retrofit_rate"] == 1000.0 and plan["options"]["min_interval_years"] == 1
+    path = f"/v1/plans/{plan['plan_id']}"
+    (walkup,) = api.get("bureau", f"{path}/retrofits").json()
+    retrofits = plan["summary"]["retrofits"]
+    assert walkup["year"] == 2023 and retrofits["funded"] == 1
+    assert retrofits["residents_served"] == walkup["residents_served"]
+    rows = api.get("bureau", f"{path}/rows").json()
+    assert sum(r["bond"] for r in rows) + walkup["subsidy"] <= 300_000
+    assert plan["summary"]["risk_avoided"] == pytest.approx(sum(r["benefit"] for r in rows))
+    for lang in ("zh-CN", "en"):
+        page = api.client.get(
+            f"/dashboards/plans/{plan['plan_id']}",
+            params={"lang": lang},
+            headers=api.as_("bureau"),
+        )
+        said = t(
+            lang, "plan.retrofits_joint", rate="1000", funded=1, served=walkup["residents_served"]
+        )  # type: ignore[arg-type]
+        assert said in page.text
+    bad = _make(api, "bureau", retrofit_rate=1.0)
+    assert bad.status_code == 422 and "from_bond_pot" in bad.json()["detail"]
+    assert _make(api, "bureau", min_interval_years=0).status_code == 422

@@ -167,3 +167,24 @@ def test_bad_inputs_are_named_not_tracebacks(
         == 2
     )
     assert "excluded units not in the plan's fleet: NOPE" in capsys.readouterr().err
+
+
+def test_a_minimum_interval_stores_a_units_second_action_as_a_row_of_its_own(
+    two_districts: int, conn: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    budgets = tmp_path / "budgets.yaml"
+    budgets.write_text("bond: [5000000]\ndistrict: [5000000]\n", encoding="utf-8")
+    args = ["plan", "make", "--policy", str(EXAMPLES / "chengdu-2025.yaml")]
+    args += ["--budgets", str(budgets), "--start", "2023-06-01", "--years", "4", "--no-scenarios"]
+    assert main([*args, "--min-interval", "2"]) == 0
+    plan_id = plan_queries.latest_plan_id(conn=conn, scope=ADMIN)
+    assert plan_id is not None
+    rows = plan_queries.plan_rows(conn=conn, plan_id=plan_id, scope=ADMIN)
+    years: dict[str, list[int]] = {}
+    for r in rows:
+        years.setdefault(r["unit_id"], []).append(r["year"])
+    twice = {u: sorted(y) for u, y in years.items() if len(y) == 2}
+    assert twice and all(y[1] - y[0] >= 2 for y in twice.values())
+    assert all(len(y) <= 2 for y in years.values())
+    run = plan_queries.plan_run(conn=conn, plan_id=plan_id, scope=ADMIN)
+    assert run is not None and run["options"]["min_interval_years"] == 2
