@@ -169,6 +169,18 @@ class Settings(BaseSettings):
         description="Seconds an API process trusts a token it verified (a revocation takes effect "
         "within this); 0 checks every request against the database.",
     )
+    api_page_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="Seconds an API process serves a ranking page it has read again (a new run or "
+        "a register change made elsewhere shows within this); 0 reads every page from the "
+        "database.",
+    )
+    api_page_cache_mb: int = Field(
+        default=32,
+        ge=1,
+        description="Megabytes of ranking pages an API process keeps (least recently used out).",
+    )
 
     # scoring: deterioration index, flags, learned model (liftwatch score)
     scoring_policy: Path | None = Field(
