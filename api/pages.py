@@ -9,14 +9,17 @@ another API process) shows within ``ttl`` seconds.
 
 The key holds the caller's scope and every parameter of the page, so a scope only ever gets the
 pages read in its own scope. The cache is per process, bounded in bytes, least recently used
-first out; it is used from the event loop only, so it needs no lock.
+first out; it is used from the event loop only, so it needs no lock. Requests for a page whose
+read is under way wait for that read instead of making their own: when a busy page expires, one
+request reads it again, not every request that arrives while it is being read.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 
 _ENTRY_OVERHEAD = 512
 """Bytes counted for an entry beside its body (its key, tuple and dictionary slot)."""
@@ -39,6 +42,7 @@ class PageCache:
         self._entries: OrderedDict[Hashable, tuple[float, bytes]] = OrderedDict()
         self._bytes = 0
         self._generation = 0
+        self._reads: dict[Hashable, asyncio.Future[bytes]] = {}
 
     @property
     def size_bytes(self) -> int:
@@ -60,6 +64,37 @@ class PageCache:
         self._entries.move_to_end(key)
         return body
 
+    async def get_or_read(self, key: Hashable, read: Callable[[], Awaitable[bytes]]) -> bytes:
+        """The body kept under this key, else what ``read()`` returns, kept for ``ttl`` seconds.
+
+        A request that finds the key's read under way waits for it; if that read fails, each
+        waiting request reads for itself (and meets the error, if any, on its own).
+        """
+        if self.ttl <= 0:
+            return await read()
+        body = self.get(key)
+        if body is not None:
+            return body
+        pending = self._reads.get(key)
+        if pending is not None:
+            await asyncio.wait([pending])
+            if not pending.cancelled():
+                return pending.result()
+        ticket = self.begin()
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._reads[key] = future
+        try:
+            body = await read()
+        except BaseException:
+            future.cancel()
+            raise
+        finally:
+            if self._reads.get(key) is future:
+                del self._reads[key]
+        future.set_result(body)
+        self.put(key, body, ticket)
+        return body
+
     def begin(self) -> tuple[int, float]:
         """Call before reading a page: the ticket ``put`` needs to keep what the read returns."""
         return self._generation, self._clock()
@@ -79,8 +114,10 @@ class PageCache:
             self._drop(next(iter(self._entries)))
 
     def clear(self) -> None:
-        """Forget every page, and every read still under way."""
+        """Forget every page, and every read still under way (what they return is not kept, and
+        later requests do not wait for them)."""
         self._entries.clear()
+        self._reads.clear()
         self._bytes = 0
         self._generation += 1
 

@@ -134,11 +134,9 @@ async def rankings(
     """A page of units, highest risk first by default."""
     pages: PageCache = request.app.state.pages
     key = (scope, *query.arguments().items(), limit, cursor)
-    body = pages.get(key)
-    if body is None:
-        ticket = pages.begin()
-        body = await db.read(query.page_json, scope, limit=limit, cursor=cursor)
-        pages.put(key, body, ticket)
+    body = await pages.get_or_read(
+        key, lambda: db.read(query.page_json, scope, limit=limit, cursor=cursor)
+    )
     return Response(body, media_type="application/json")
 
 

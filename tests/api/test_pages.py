@@ -3,6 +3,7 @@ or than a change made through the same process."""
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 from datetime import date
 from typing import Any
@@ -83,6 +84,86 @@ def test_a_ttl_of_zero_turns_the_cache_off() -> None:
     cache = PageCache(0.0, clock=Clock())
     cache.put(BUREAU, b"bureau", cache.begin())
     assert cache.get(BUREAU) is None and len(cache) == 0
+
+
+class Reads:
+    """A page read that takes until the test lets it finish, counting how often it runs."""
+
+    def __init__(self, body: bytes = b"page") -> None:
+        self.body = body
+        self.count = 0
+        self.release = asyncio.Event()
+
+    async def __call__(self) -> bytes:
+        self.count += 1
+        await self.release.wait()
+        if self.body == b"fail":
+            raise LookupError("no such run")
+        return self.body
+
+
+def test_requests_for_a_page_being_read_wait_for_that_read() -> None:
+    async def scenario() -> None:
+        cache = PageCache(2.0, clock=Clock())
+        reads = Reads()
+        waiting = [asyncio.create_task(cache.get_or_read(BUREAU, reads)) for _ in range(5)]
+        other = asyncio.create_task(cache.get_or_read(OFFICE, Reads(b"office")))
+        await asyncio.sleep(0)
+        assert reads.count == 1
+        reads.release.set()
+        assert await asyncio.gather(*waiting) == [b"page"] * 5
+        other.cancel()
+        assert await cache.get_or_read(BUREAU, reads) == b"page" and reads.count == 1
+
+    asyncio.run(scenario())
+
+
+def test_when_the_read_fails_each_waiting_request_reads_for_itself() -> None:
+    async def scenario() -> None:
+        cache = PageCache(2.0, clock=Clock())
+        failing, fine = Reads(b"fail"), Reads()
+        first = asyncio.create_task(cache.get_or_read(BUREAU, failing))
+        await asyncio.sleep(0)
+        second = asyncio.create_task(cache.get_or_read(BUREAU, fine))
+        await asyncio.sleep(0)
+        failing.release.set()
+        fine.release.set()
+        with pytest.raises(LookupError):
+            await first
+        assert await second == b"page" and fine.count == 1
+        assert cache.get(BUREAU) == b"page"
+
+    asyncio.run(scenario())
+
+
+def test_a_request_after_the_cache_was_emptied_does_not_wait_for_an_older_read() -> None:
+    async def scenario() -> None:
+        cache = PageCache(2.0, clock=Clock())
+        old, new = Reads(b"old"), Reads(b"new")
+        before = asyncio.create_task(cache.get_or_read(BUREAU, old))
+        await asyncio.sleep(0)
+        cache.clear()
+        after = asyncio.create_task(cache.get_or_read(BUREAU, new))
+        await asyncio.sleep(0)
+        assert new.count == 1
+        old.release.set()
+        new.release.set()
+        assert (await before, await after) == (b"old", b"new")
+        assert cache.get(BUREAU) == b"new"
+
+    asyncio.run(scenario())
+
+
+def test_with_the_cache_off_every_request_reads() -> None:
+    async def scenario() -> None:
+        cache = PageCache(0.0, clock=Clock())
+        reads = Reads()
+        reads.release.set()
+        for _ in range(3):
+            assert await cache.get_or_read(BUREAU, reads) == b"page"
+        assert reads.count == 3 and len(cache) == 0
+
+    asyncio.run(scenario())
 
 
 def _client(db_url: str, ttl: float, clock: Clock | None = None) -> TestClient:
