@@ -64,11 +64,15 @@ class PageCache:
         self._entries.move_to_end(key)
         return body
 
-    async def get_or_read(self, key: Hashable, read: Callable[[], Awaitable[bytes]]) -> bytes:
+    async def get_or_read(
+        self, key: Hashable, read: Callable[[], Awaitable[bytes]], *, may_wait: bool = True
+    ) -> bytes:
         """The body kept under this key, else what ``read()`` returns, kept for ``ttl`` seconds.
 
         A request that finds the key's read under way waits for it; if that read fails, each
-        waiting request reads for itself (and meets the error, if any, on its own).
+        waiting request reads for itself (and meets the error, if any, on its own). A request
+        that holds what the read under way may be waiting for (a pooled connection) must pass
+        ``may_wait=False``: it reads for itself, so waiting requests never hold up the read.
         """
         if self.ttl <= 0:
             return await read()
@@ -76,13 +80,13 @@ class PageCache:
         if body is not None:
             return body
         pending = self._reads.get(key)
-        if pending is not None:
+        if pending is not None and may_wait:
             await asyncio.wait([pending])
             if not pending.cancelled():
                 return pending.result()
         ticket = self.begin()
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self._reads[key] = future
+        self._reads.setdefault(key, future)
         try:
             body = await read()
         except BaseException:

@@ -136,6 +136,33 @@ def test_when_the_read_fails_each_waiting_request_reads_for_itself() -> None:
     asyncio.run(scenario())
 
 
+def test_a_request_holding_a_connection_reads_for_itself() -> None:
+    """The read under way waits for a connection that a request holds (it checked its token on
+    it): that request must not wait for the read in turn."""
+
+    async def scenario() -> None:
+        cache = PageCache(2.0, clock=Clock())
+        pool = asyncio.Semaphore(1)
+        await pool.acquire()  # the holder's connection: the only one
+
+        async def read_when_a_connection_is_free() -> bytes:
+            async with pool:
+                return b"page"
+
+        async def read_on_own_connection() -> bytes:
+            return b"page"
+
+        waiting = asyncio.create_task(cache.get_or_read(BUREAU, read_when_a_connection_is_free))
+        await asyncio.sleep(0)
+        holder = await asyncio.wait_for(
+            cache.get_or_read(BUREAU, read_on_own_connection, may_wait=False), timeout=5
+        )
+        pool.release()  # the holder's request ends
+        assert holder == await asyncio.wait_for(waiting, timeout=5) == b"page"
+
+    asyncio.run(scenario())
+
+
 def test_a_request_after_the_cache_was_emptied_does_not_wait_for_an_older_read() -> None:
     async def scenario() -> None:
         cache = PageCache(2.0, clock=Clock())
