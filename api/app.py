@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import metrics, problems
 from api.deps import no_nul_characters
+from api.pages import PageCache
 from api.ratelimit import TokenBuckets
 from api.routes import (
     alerts,
@@ -157,6 +158,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Tokens verified in the last few seconds are trusted without a database round trip.
     app.state.tokens = TokenCache(settings.api_token_cache_seconds)
+    # Ranking pages read in the last few seconds are served again (api/pages.py).
+    app.state.pages = PageCache(
+        settings.api_page_cache_seconds, max_bytes=settings.api_page_cache_mb * 1024 * 1024
+    )
     # Contract changes made through the API reach ingestion within this many seconds.
     app.state.register_cache = RegisterCache(ttl=5.0)
     problems.install(app)

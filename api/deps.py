@@ -131,6 +131,12 @@ class RequestDB:
             self._pool.putconn(conn)
 
 
+# Requests that read only, and the one write that cannot change a ranking page (pushed events):
+# any other request that commits empties this process's page cache (api/pages.py).
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_KEEPS_PAGES = frozenset({"/v1/events"})
+
+
 async def get_db(request: Request) -> AsyncIterator[RequestDB]:
     """This request's database access; its connection, if it took one, is given back at the end."""
     db = RequestDB(get_pool(request), request.app.state.db_gate)
@@ -139,7 +145,10 @@ async def get_db(request: Request) -> AsyncIterator[RequestDB]:
     except BaseException:
         await db.close(failed=True)
         raise
+    wrote = db.conn is not None and request.method not in _SAFE_METHODS
     await db.close(failed=False)
+    if wrote and request.url.path not in _KEEPS_PAGES:
+        request.app.state.pages.clear()
 
 
 DbDep = Annotated[RequestDB, Depends(get_db)]

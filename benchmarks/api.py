@@ -6,6 +6,10 @@ process) at 1, 16 and 64 connections. Reports throughput and p50/p95/p99 latency
 measured in the same run: the same ranking query straight through psycopg, and GET /healthz (the
 framework's floor). Target: p99 under 100 ms at 16 clients for a ranking page of 50 units.
 
+Two servers run side by side: one as configured by default, whose ranking pages come from its page
+cache after the first read of each (``LIFTWATCH_API_PAGE_CACHE_SECONDS``), and one with the page
+cache off, which reads every page from the database (the "no page cache" points).
+
 Each point follows an unmeasured warm-up of a couple of seconds at the same concurrency (the
 pool grows to its size, statements get prepared). Each request of the street-office ranking asks
 for one of the 20 offices at random, each
@@ -15,7 +19,7 @@ latency, neither depends much on what else the machine is doing. "other CPU" is 
 machine's CPUs that went to anything else during the point (other jobs sharing the machine); the
 load average printed after each point counts the benchmark's own processes too.
 
-    .venv/bin/python benchmarks/api.py [--units 200000] [--seconds 10] [--workers 1]
+    .venv/bin/python benchmarks/api.py [--units 200000] [--seconds 10] [--workers 1] [--only TEXT]
 """
 
 from __future__ import annotations
@@ -251,6 +255,59 @@ def wrk(
     }
 
 
+def start_server(
+    url: str, args: argparse.Namespace, *, page_cache_seconds: float | None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """uvicorn serving the API on the benchmark's database, on a free port: the process and its
+    base URL. ``page_cache_seconds`` None keeps the default of ``LIFTWATCH_API_PAGE_CACHE_SECONDS``."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "LIFTWATCH_DATABASE_URL": url,
+        "LIFTWATCH_DB_POOL_MIN": str(args.pool_min),
+        "LIFTWATCH_DB_POOL_MAX": str(args.pool_max),
+        "LIFTWATCH_LOG_LEVEL": "WARNING",
+    }
+    env.pop("LIFTWATCH_API_PAGE_CACHE_SECONDS", None)
+    if page_cache_seconds is not None:
+        env["LIFTWATCH_API_PAGE_CACHE_SECONDS"] = str(page_cache_seconds)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    return server, f"http://127.0.0.1:{port}"
+
+
+def wait_until_serving(server: tuple[subprocess.Popen[bytes], str]) -> None:
+    """Return once the server answers GET /healthz (at most three minutes)."""
+    process, base = server
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            return
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("the API server did not start") from None
+            time.sleep(0.2)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=200_000)
@@ -264,6 +321,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--pool-min", type=int, default=4, help="pool connections per worker, min")
     parser.add_argument("--pool-max", type=int, default=16, help="pool connections per worker, max")
+    parser.add_argument(
+        "--only", default="", help="run only the endpoints whose label contains this text"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
@@ -273,47 +333,15 @@ def main() -> int:
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = psycopg.conninfo.make_conninfo(server_url, dbname=name)
-    server = None
+    servers: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
     try:
         token = build_fleet(url, args.units)
-        port = _free_port()
-        env = {
-            **os.environ,
-            "LIFTWATCH_DATABASE_URL": url,
-            "LIFTWATCH_DB_POOL_MIN": str(args.pool_min),
-            "LIFTWATCH_DB_POOL_MAX": str(args.pool_max),
-            "LIFTWATCH_LOG_LEVEL": "WARNING",
-        }
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the API server did not start") from None
-                time.sleep(0.2)
+        # The server as configured by default, and one that reads every ranking page from the
+        # database (page cache off): the benchmark reports both.
+        servers["cached"] = start_server(url, args, page_cache_seconds=None)
+        servers["uncached"] = start_server(url, args, page_cache_seconds=0)
+        for server in servers.values():
+            wait_until_serving(server)
         print(
             f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
             f"Python {platform.python_version()}, {platform.platform()}"
@@ -327,17 +355,27 @@ def main() -> int:
         baseline = sql_baseline(url)
         print(f"baseline: ranking query through psycopg, median {baseline:.2f} ms")
         scenarios = {
-            "healthz (floor)": "/healthz",
-            "ranking page of 50": "/v1/rankings?limit=50",
-            "ranking, one street office": "/v1/rankings?limit=50&street_office_id=OFFICE",
-            "unit explanation": "/v1/units/UNIT/explanation",
+            "healthz (floor)": ("cached", "/healthz"),
+            "ranking page of 50": ("cached", "/v1/rankings?limit=50"),
+            "ranking, one street office": (
+                "cached",
+                "/v1/rankings?limit=50&street_office_id=OFFICE",
+            ),
+            "ranking, no page cache": ("uncached", "/v1/rankings?limit=50"),
+            "street office, no cache": (
+                "uncached",
+                "/v1/rankings?limit=50&street_office_id=OFFICE",
+            ),
+            "unit explanation": ("cached", "/v1/units/UNIT/explanation"),
         }
         print(
             f"{'endpoint':<28}{'clients':>8}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
             f"{'p50/SQL':>9}{'errors':>8}{'CPU ms/req':>12}{'DB ms/req':>11}{'other CPU':>11}"
         )
         ncpu = os.cpu_count() or 1
-        for label, path in scenarios.items():
+        scenarios = {k: v for k, v in scenarios.items() if args.only in k}
+        for label, (which, path) in scenarios.items():
+            server, base = servers[which]
             for clients in CONCURRENCY:
                 if args.warmup > 0:
                     wrk(base, path, token, clients, args.warmup, args.units)
@@ -359,7 +397,7 @@ def main() -> int:
                     f"{other:>10.0%}   load {os.getloadavg()[0]:.1f}"
                 )
     finally:
-        if server is not None:
+        for server, _ in servers.values():
             server.terminate()
             try:
                 server.wait(timeout=15)

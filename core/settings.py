@@ -175,6 +175,18 @@ class Settings(BaseSettings):
         "https://tiles.example/{z}/{x}/{y}.png; empty draws a plain map from the coordinates "
         "alone and fetches nothing.",
     )
+    api_page_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="Seconds an API process serves a ranking page it has read again (a new run or "
+        "a register change made elsewhere shows within this); 0 reads every page from the "
+        "database.",
+    )
+    api_page_cache_mb: int = Field(
+        default=32,
+        ge=1,
+        description="Megabytes of ranking pages an API process keeps (least recently used out).",
+    )
 
     # scoring: deterioration index, flags, learned model (liftwatch score)
     scoring_policy: Path | None = Field(

@@ -3,12 +3,13 @@
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api import runs
 from api.deps import ConnDep, DbDep, ScopeDep, ScorerDep, SettingsDep
 from api.models import scores as m
 from api.models.common import Day
+from api.pages import PageCache
 from api.problems import responses
 from core.errors import NotFound
 from queries import ranking as q
@@ -123,6 +124,7 @@ RankingQueryDep = Annotated[RankingQuery, Depends(ranking_query)]
     responses=responses(401, 404, 422),
 )
 async def rankings(
+    request: Request,
     db: DbDep,
     scope: ScopeDep,
     query: RankingQueryDep,
@@ -130,7 +132,15 @@ async def rankings(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Any:
     """A page of units, highest risk first by default."""
-    body = await db.read(query.page_json, scope, limit=limit, cursor=cursor)
+    pages: PageCache = request.app.state.pages
+    key = (scope, *query.arguments().items(), limit, cursor)
+    # A request that took a connection to check its token reads on it, never waiting for another
+    # request's read of the page: that read may be waiting for a connection this one holds.
+    body = await pages.get_or_read(
+        key,
+        lambda: db.read(query.page_json, scope, limit=limit, cursor=cursor),
+        may_wait=db.conn is None,
+    )
     return Response(body, media_type="application/json")
 
 
