@@ -223,6 +223,7 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "event.status": "状态",
         "factor.fault_rate_1y": "近一年故障率",
         "factor.fault_rate_90d": "近90天故障率",
+        "factor.fault_rate_history": "有记录以来故障率",
         "factor.data_gap": "数据缺口",
         "weights.title": "本辖区电梯故障的预测因素",
         "weights.intro": "评分日期 {as_of}：模型用本辖区自己的历史（{first} 至 {last} 的 {snapshots} 个快照、"
@@ -712,6 +713,7 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "age.reference": "The overhaul zone is the fleet-wide scoring policy's: {age}+ years and an equipment fault rate of {ratio} times the fleet's mean ({mean} a year), i.e. {rate} a year or more.",
         "factor.fault_rate_1y": "Fault rate (1 year)",
         "factor.fault_rate_90d": "Fault rate (90 days)",
+        "factor.fault_rate_history": "Fault rate (whole record)",
         "factor.data_gap": "Data gap",
         "weights.title": "What predicts failure in this fleet",
         "weights.intro": "Score date {as_of}: each factor's weight fitted on this fleet's own history "

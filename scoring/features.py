@@ -48,7 +48,9 @@ u0 AS (
 ),
 u AS (
     SELECT u0.*, age_from::timestamp AT TIME ZONE 'Asia/Shanghai' AS age_from_t,
-           greatest(%(trend_from)s, age_from::timestamp AT TIME ZONE 'Asia/Shanghai') AS trend_start
+           greatest(%(trend_from)s, age_from::timestamp AT TIME ZONE 'Asia/Shanghai') AS trend_start,
+           greatest(%(history_from)s, age_from::timestamp AT TIME ZONE 'Asia/Shanghai')
+               AS history_start
     FROM u0
 ),
 f AS (
@@ -79,6 +81,10 @@ f AS (
                AS trend_faults,
            count(*) FILTER (WHERE e.cause = 'equipment' AND e.severity <> 'minor'
                             AND e.occurred_at >= u.trend_start) AS trend_serious,
+           count(*) FILTER (WHERE e.cause = 'equipment' AND e.occurred_at >= u.history_start)
+               AS history_faults,
+           count(*) FILTER (WHERE e.cause = 'equipment' AND e.severity <> 'minor'
+                            AND e.occurred_at >= u.history_start) AS history_serious,
            sum(ln(greatest(extract(epoch FROM %(t)s - u.trend_start), 86400.0)
                   / greatest(extract(epoch FROM e.occurred_at - u.trend_start), 3600.0)))
                FILTER (WHERE e.cause = 'equipment' AND e.occurred_at >= u.trend_start)
@@ -192,6 +198,9 @@ SELECT u.unit_id, u.manufacturer, u.building_id,
        coalesce(f.trend_serious, 0) AS trend_serious,
        f.trend_log_sum,
        extract(epoch FROM %(t)s - u.trend_start) / 86400.0 AS trend_window_days,
+       coalesce(f.history_faults, 0) AS history_faults,
+       coalesce(f.history_serious, 0) AS history_serious,
+       extract(epoch FROM %(t)s - u.history_start) / 86400.0 AS history_window_days,
        li.occurred_at AS last_inspection_at,
        li.result AS last_inspection_result,
        (li.result = 'fail')::int AS failed_inspection_open,
@@ -261,6 +270,9 @@ NUMERIC = (
     "trend_serious",
     "trend_log_sum",
     "trend_window_days",
+    "history_faults",
+    "history_serious",
+    "history_window_days",
     "failed_inspection_open",
     "open_rectification",
     "failed_inspections_3y",
@@ -313,13 +325,15 @@ def compute_features(
     (part, parts), only the units of that share of the buildings."""
     t = datetime.combine(as_of + timedelta(days=1), time(), CST)
     trend_days = int(policy_features["trend_window_days"])
+    history_days = int(policy_features.get("history_window_days", 3650))
     params = {
         "d": as_of,
         "t": t,
         "from_90": t - timedelta(days=90),
         "from_365": t - timedelta(days=365),
         "trend_from": t - timedelta(days=trend_days),
-        "fault_from": t - timedelta(days=max(trend_days, 365)),
+        "history_from": t - timedelta(days=history_days),
+        "fault_from": t - timedelta(days=max(trend_days, 365, history_days)),
         "inspection_from": t - timedelta(days=INSPECTION_YEARS_DAYS),
         "visit_days": float(policy_features["maintenance_interval_days"]),
     }

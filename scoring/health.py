@@ -26,6 +26,7 @@ CONDITION_FACTORS = (
     "fault_rate",
     "fault_rate_1y",
     "fault_rate_90d",
+    "fault_rate_history",
     "serious_rate",
     "entrapments",
     "trend",
@@ -138,6 +139,7 @@ def health_scores(
     repeat = mods["repeated_findings"]
     fleet_1y = _fleet_mean(recent["fault_rate_1y"].rate)
     fleet_90d = _fleet_mean(recent["fault_rate_90d"].rate)
+    fleet_history = _fleet_mean(recent["fault_rate_history"].rate)
     base = {
         "fault_rate": _clip_power(faults.rate / fleet_fault, mods["fault_rate"]),
         "fault_rate_1y": _clip_power(
@@ -145,6 +147,9 @@ def health_scores(
         ),
         "fault_rate_90d": _clip_power(
             recent["fault_rate_90d"].rate / fleet_90d, mods["fault_rate_90d"]
+        ),
+        "fault_rate_history": _clip_power(
+            recent["fault_rate_history"].rate / fleet_history, mods["fault_rate_history"]
         ),
         "serious_rate": _clip_power(serious.rate / fleet_serious, mods["serious_rate"]),
         "entrapments": _per_unit(cols["entrapments_365d"], ent["per_event"], ent["max"]),
@@ -196,7 +201,8 @@ def health_scores(
     total_log = np.sum(np.vstack(list(logs.values())), axis=0)
     lo, hi = h["bounds"]
     scale = float(h.get("cap_scale", 1.0))
-    raw = np.maximum(initial * np.exp(total_log), lo)
+    # The floor is reached smoothly (sqrt(x^2 + lo^2)), so units below it keep their order.
+    raw = np.hypot(initial * np.exp(total_log), lo)
     failed = cols["failed_inspection_open"] > 0
     health = soft_cap(
         np.where(failed, np.maximum(raw, h["failed_inspection_collar"]), raw),

@@ -61,6 +61,7 @@ Weight = Annotated[float, Field(ge=0)]
 
 class Features(_Section):
     trend_window_days: int = Field(gt=0)
+    history_window_days: int = Field(default=3650, gt=0)
     trend_min_faults: int = Field(ge=2)
     maintenance_interval_days: float = Field(gt=0)
     inspection_interval_days: float = Field(gt=0)
@@ -136,10 +137,15 @@ def _recent_window() -> Ratio:
     return Ratio(exponent=1.0, bounds=(0.2, 8.0), prior_weight=0.0)
 
 
+def _history_window() -> Ratio:
+    return Ratio(exponent=1.0, bounds=(0.05, 20.0), prior_weight=0.0)
+
+
 class Modifiers(_Section):
     fault_rate: Ratio
     fault_rate_1y: Ratio = Field(default_factory=_recent_window)
     fault_rate_90d: Ratio = Field(default_factory=_recent_window)
+    fault_rate_history: Ratio = Field(default_factory=_history_window)
     serious_rate: Ratio
     entrapments: PerEvent
     trend: Trend

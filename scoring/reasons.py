@@ -137,6 +137,13 @@ def _modifier_text(
             f"{days}天内设备故障{n}次",
             f"{_count(n, 'equipment fault')} in {days} days",
         )
+    if name == "fault_rate_history":
+        n, years = _n(c["history_faults"]), float(c["history_years"])
+        return (
+            n,
+            f"有记录的近{years:.1f}年设备故障{n}次",
+            f"{_count(n, 'equipment fault')} in the {years:.1f} years on record",
+        )
     if name == "serious_rate":
         n, r = _n(c["trend_serious"]), float(serious.rate[i])
         years = float(c["trend_window_days"]) / 365.0
