@@ -107,7 +107,16 @@ insp AS (
            max(occurred_at) FILTER (WHERE result = 'fail') AS last_failed_at,
            count(*) FILTER (WHERE result = 'fail') AS failed_inspections_3y,
            count(*) FILTER (WHERE NOT reinspection AND (result <> 'pass' OR rectification_items > 0))
-               AS defect_inspections_3y
+               AS defect_inspections_3y,
+           -- Items found at periodic inspections over 3 years, each weighed down with its age
+           -- (e^(-days / findings_decay_days)): a defect load, not only the last verdict.
+           sum(jsonb_array_length(defects)
+               * exp(-extract(epoch FROM %(t)s - occurred_at) / 86400.0 / %(findings_decay_days)s))
+               FILTER (WHERE NOT reinspection) AS findings_decayed,
+           sum((SELECT count(*) FROM jsonb_array_elements(defects) AS defect(item)
+                WHERE defect.item->>'severity' IN ('major', 'critical'))
+               * exp(-extract(epoch FROM %(t)s - occurred_at) / 86400.0 / %(findings_decay_days)s))
+               FILTER (WHERE NOT reinspection) AS serious_findings_decayed
     FROM recent_inspections
     GROUP BY unit_id
 ),
@@ -125,6 +134,26 @@ last_periodic AS (
     FROM recent_inspections
     WHERE NOT reinspection
     ORDER BY unit_id, occurred_at DESC
+),
+batch AS (
+    -- Units of one compound from the same maker and the same installation or renewal wear
+    -- together: how many of a unit's batch-mates failed a periodic inspection in 3 years.
+    SELECT u0.unit_id,
+           count(*) AS batch_peers,
+           count(*) FILTER (WHERE EXISTS (
+               SELECT 1 FROM inspection_event x
+               WHERE x.unit_id = o.unit_id AND x.result = 'fail'
+                 AND x.occurred_at >= %(inspection_from)s AND x.occurred_at < %(t)s))
+               AS batch_failed_peers
+    FROM u0
+    JOIN building b0 ON b0.building_id = u0.building_id
+    JOIN building bo ON bo.community_id = b0.community_id
+    JOIN unit o ON o.building_id = bo.building_id AND o.unit_id <> u0.unit_id
+               AND o.manufacturer = u0.manufacturer AND o.installed_on <= %(d)s
+    LEFT JOIN renewal ro ON ro.unit_id = o.unit_id
+    WHERE greatest(o.installed_on, ro.renewed_on,
+                   CASE WHEN o.renewed_on <= %(d)s THEN o.renewed_on END) = u0.age_from
+    GROUP BY u0.unit_id
 ),
 maint AS (
     SELECT e.unit_id, count(*) AS visits_365d
@@ -161,6 +190,7 @@ feeds AS (
     FROM u0
     LEFT JOIN insp i USING (unit_id)
     LEFT JOIN maint m USING (unit_id)
+LEFT JOIN batch bt USING (unit_id)
     GROUP BY u0.contractor_id
 ),
 running AS (
@@ -208,6 +238,8 @@ SELECT u.unit_id, u.manufacturer, u.building_id,
             THEN 0 ELSE coalesce(li.rectification_items, 0) END AS open_rectification,
        coalesce(i.failed_inspections_3y, 0) AS failed_inspections_3y,
        coalesce(i.defect_inspections_3y, 0) AS defect_inspections_3y,
+       coalesce(i.findings_decayed, 0) AS findings_decayed,
+       coalesce(i.serious_findings_decayed, 0) AS serious_findings_decayed,
        coalesce(lp.last_defects, 0) AS last_defects,
        lp.last_periodic_result,
        coalesce(lp.last_serious_defects, 0) AS last_serious_defects,
@@ -215,6 +247,8 @@ SELECT u.unit_id, u.manufacturer, u.building_id,
        %(d)s - (li.occurred_at AT TIME ZONE 'Asia/Shanghai')::date AS days_since_inspection,
        i.certificate_expiry,
        i.certificate_expiry - %(d)s AS days_to_certificate_expiry,
+       coalesce(bt.batch_peers, 0) AS batch_peers,
+       coalesce(bt.batch_failed_peers, 0) AS batch_failed_peers,
        coalesce(m.visits_365d, 0) AS visits_365d,
        greatest(round(extract(epoch FROM %(t)s - greatest(%(from_365)s, u.age_from_t))
                       / 86400.0 / %(visit_days)s) - coalesce(m.visits_365d, 0), 0)
@@ -240,6 +274,7 @@ LEFT JOIN insp i USING (unit_id)
 LEFT JOIN last_insp li USING (unit_id)
 LEFT JOIN last_periodic lp USING (unit_id)
 LEFT JOIN maint m USING (unit_id)
+LEFT JOIN batch bt USING (unit_id)
 LEFT JOIN status s USING (unit_id)
 ORDER BY u.unit_id
 """
@@ -277,11 +312,15 @@ NUMERIC = (
     "open_rectification",
     "failed_inspections_3y",
     "defect_inspections_3y",
+    "findings_decayed",
+    "serious_findings_decayed",
     "last_defects",
     "last_periodic_result",
     "last_serious_defects",
     "days_since_inspection",
     "days_to_certificate_expiry",
+    "batch_peers",
+    "batch_failed_peers",
     "visits_365d",
     "missed_maintenance",
     "trips_per_day",
@@ -336,6 +375,7 @@ def compute_features(
         "fault_from": t - timedelta(days=max(trend_days, 365, history_days)),
         "inspection_from": t - timedelta(days=INSPECTION_YEARS_DAYS),
         "visit_days": float(policy_features["maintenance_interval_days"]),
+        "findings_decay_days": float(policy_features.get("findings_decay_days", 730)),
     }
     with conn.cursor(row_factory=tuple_row) as cur:
         count = cur.execute("SELECT count(*) FROM unit").fetchone()

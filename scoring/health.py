@@ -34,6 +34,8 @@ CONDITION_FACTORS = (
     "inspection_result",
     "inspection_findings",
     "repeated_findings",
+    "findings_load",
+    "batch_failures",
     "recent_failed_inspection",
 )
 RELIABILITY_FACTORS = ("usage", "inspection_overdue", "missed_maintenance")
@@ -137,6 +139,8 @@ def health_scores(
     finds = mods["inspection_findings"]
     result = mods["inspection_result"]
     repeat = mods["repeated_findings"]
+    load = mods["findings_load"]
+    batch = mods["batch_failures"]
     fleet_1y = _fleet_mean(recent["fault_rate_1y"].rate)
     fleet_90d = _fleet_mean(recent["fault_rate_90d"].rate)
     fleet_history = _fleet_mean(recent["fault_rate_history"].rate)
@@ -172,6 +176,23 @@ def health_scores(
             + finds["per_item"] * np.nan_to_num(cols["last_defects"])
             + finds["per_serious_item"] * np.nan_to_num(cols["last_serious_defects"]),
             finds["max"],
+        ),
+        "findings_load": np.minimum(
+            1.0
+            + load["per_item"] * np.nan_to_num(cols["findings_decayed"])
+            + load["per_serious_item"] * np.nan_to_num(cols["serious_findings_decayed"]),
+            load["max"],
+        ),
+        "batch_failures": np.minimum(
+            1.0
+            + batch["per_share"]
+            * np.divide(
+                cols["batch_failed_peers"],
+                cols["batch_peers"],
+                out=np.zeros(len(cols["batch_peers"])),
+                where=cols["batch_peers"] > 0,
+            ),
+            batch["max"],
         ),
         "repeated_findings": np.where(
             cols["defect_inspections_3y"] >= repeat["min_inspections"],

@@ -216,6 +216,29 @@ def _modifier_text(
             f"近3年{n}次定期检验发现问题",
             f"defects found at {_count(n, 'periodic inspection')} in 3 years",
         )
+    if name == "findings_load":
+        if hs.modifiers[name][i] == 1.0:
+            return None
+        n, grave = (
+            round(float(c["findings_decayed"]), 1),
+            round(float(c["serious_findings_decayed"]), 1),
+        )
+        return (
+            n,
+            f"近3年定期检验发现问题按时间折算{n}项（其中严重{grave}项）",
+            f"items found at periodic inspections in 3 years, weighed by recency: {n} "
+            f"({grave} major or critical)",
+        )
+    if name == "batch_failures":
+        if hs.modifiers[name][i] == 1.0:
+            return None
+        n, peers = _n(c["batch_failed_peers"]), _n(c["batch_peers"])
+        return (
+            n,
+            f"同小区同厂家同期安装（改造）的其他{peers}部电梯中，{n}部近3年定期检验不合格",
+            f"{n} of the {_count(peers, 'other unit')} of its compound from the same maker and "
+            "the same installation or renewal failed a periodic inspection in 3 years",
+        )
     if name == "recent_failed_inspection":
         if hs.modifiers[name][i] == 1.0:
             return None
