@@ -85,6 +85,9 @@ f AS (
                AS history_faults,
            count(*) FILTER (WHERE e.cause = 'equipment' AND e.severity <> 'minor'
                             AND e.occurred_at >= u.history_start) AS history_serious,
+           sum(exp(-extract(epoch FROM %(t)s - e.occurred_at) / 86400.0 / %(fault_decay_days)s))
+               FILTER (WHERE e.cause = 'equipment' AND e.occurred_at >= u.history_start)
+               AS faults_decayed,
            sum(ln(greatest(extract(epoch FROM %(t)s - u.trend_start), 86400.0)
                   / greatest(extract(epoch FROM e.occurred_at - u.trend_start), 3600.0)))
                FILTER (WHERE e.cause = 'equipment' AND e.occurred_at >= u.trend_start)
@@ -230,6 +233,7 @@ SELECT u.unit_id, u.manufacturer, u.building_id,
        extract(epoch FROM %(t)s - u.trend_start) / 86400.0 AS trend_window_days,
        coalesce(f.history_faults, 0) AS history_faults,
        coalesce(f.history_serious, 0) AS history_serious,
+       coalesce(f.faults_decayed, 0) AS faults_decayed,
        extract(epoch FROM %(t)s - u.history_start) / 86400.0 AS history_window_days,
        li.occurred_at AS last_inspection_at,
        li.result AS last_inspection_result,
@@ -307,6 +311,7 @@ NUMERIC = (
     "trend_window_days",
     "history_faults",
     "history_serious",
+    "faults_decayed",
     "history_window_days",
     "failed_inspection_open",
     "open_rectification",
@@ -376,6 +381,7 @@ def compute_features(
         "inspection_from": t - timedelta(days=INSPECTION_YEARS_DAYS),
         "visit_days": float(policy_features["maintenance_interval_days"]),
         "findings_decay_days": float(policy_features.get("findings_decay_days", 730)),
+        "fault_decay_days": float(policy_features.get("fault_decay_days", 180)),
     }
     with conn.cursor(row_factory=tuple_row) as cur:
         count = cur.execute("SELECT count(*) FROM unit").fetchone()

@@ -27,6 +27,7 @@ CONDITION_FACTORS = (
     "fault_rate_1y",
     "fault_rate_90d",
     "fault_rate_history",
+    "fault_rate_decayed",
     "serious_rate",
     "entrapments",
     "trend",
@@ -144,6 +145,7 @@ def health_scores(
     fleet_1y = _fleet_mean(recent["fault_rate_1y"].rate)
     fleet_90d = _fleet_mean(recent["fault_rate_90d"].rate)
     fleet_history = _fleet_mean(recent["fault_rate_history"].rate)
+    fleet_decayed = _fleet_mean(recent["fault_rate_decayed"].rate)
     base = {
         "fault_rate": _clip_power(faults.rate / fleet_fault, mods["fault_rate"]),
         "fault_rate_1y": _clip_power(
@@ -154,6 +156,9 @@ def health_scores(
         ),
         "fault_rate_history": _clip_power(
             recent["fault_rate_history"].rate / fleet_history, mods["fault_rate_history"]
+        ),
+        "fault_rate_decayed": _clip_power(
+            recent["fault_rate_decayed"].rate / fleet_decayed, mods["fault_rate_decayed"]
         ),
         "serious_rate": _clip_power(serious.rate / fleet_serious, mods["serious_rate"]),
         "entrapments": _per_unit(cols["entrapments_365d"], ent["per_event"], ent["max"]),

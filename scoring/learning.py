@@ -101,7 +101,7 @@ def learn(
     with conn.cursor(row_factory=tuple_row) as cur:
         count = cur.execute("SELECT count(*) FROM unit").fetchone()
     units = int(count[0]) if count else 0
-    parts = max(1, math.ceil(units / int(spec.get("sample_units", 2_000))))
+    parts = max(1, math.ceil(units / int(spec.get("sample_units", 4_000))))
     months = int(spec.get("horizon_months", 12))
     started = time.perf_counter()
     terms, faults, serious = [], [], []

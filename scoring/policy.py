@@ -63,6 +63,7 @@ class Features(_Section):
     trend_window_days: int = Field(gt=0)
     history_window_days: int = Field(default=3650, gt=0)
     findings_decay_days: float = Field(default=730.0, gt=0)
+    fault_decay_days: float = Field(default=180.0, gt=0)
     trend_min_faults: int = Field(ge=2)
     maintenance_interval_days: float = Field(gt=0)
     inspection_interval_days: float = Field(gt=0)
@@ -161,6 +162,7 @@ class Modifiers(_Section):
     fault_rate_1y: Ratio = Field(default_factory=_recent_window)
     fault_rate_90d: Ratio = Field(default_factory=_recent_window)
     fault_rate_history: Ratio = Field(default_factory=_history_window)
+    fault_rate_decayed: Ratio = Field(default_factory=_history_window)
     serious_rate: Ratio
     entrapments: PerEvent
     trend: Trend
@@ -197,7 +199,7 @@ class Learning(_Section):
     horizon_months: int = Field(default=12, ge=1)
     prior_strength: float = Field(default=200.0, ge=0)
     min_events: float = Field(default=30.0, ge=0)
-    sample_units: int = Field(default=2_000, ge=100)
+    sample_units: int = Field(default=4_000, ge=100)
 
     @model_validator(mode="after")
     def _outcomes_end_before_the_date(self) -> Learning:

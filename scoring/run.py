@@ -107,6 +107,9 @@ def compute_scores(
         np.minimum(cols["history_window_days"], max(observed_days, 1.0)) / 365.0, 1.0 / 365.0
     )
     feats.numeric["history_years"] = history
+    # Faults weighed by e^(-age / tau) over the same record, against the exposure so weighed.
+    tau = float(policy.section("features").get("fault_decay_days", 180.0)) / 365.0
+    decayed_exposure = np.maximum(tau * (1.0 - np.exp(-history / tau)), 1.0 / 365.0)
     recent = {
         "fault_rate_1y": shrink(
             cols["faults_365d"], year, cohorts, min_units=min_units, interval=interval
@@ -120,6 +123,13 @@ def compute_scores(
         ),
         "fault_rate_history": shrink(
             cols["history_faults"], history, cohorts, min_units=min_units, interval=interval
+        ),
+        "fault_rate_decayed": shrink(
+            cols["faults_decayed"],
+            decayed_exposure,
+            cohorts,
+            min_units=min_units,
+            interval=interval,
         ),
     }
     hs = health_scores(
