@@ -144,6 +144,13 @@ def _modifier_text(
             f"有记录的近{years:.1f}年设备故障{n}次",
             f"{_count(n, 'equipment fault')} in the {years:.1f} years on record",
         )
+    if name == "fault_rate_decayed":
+        weighed = round(float(c["faults_decayed"]), 1)
+        return (
+            weighed,
+            f"有记录以来设备故障按时间折算（近期的权重更高）为{weighed}次",
+            f"equipment faults on record weighed by recency (recent ones count most): {weighed}",
+        )
     if name == "serious_rate":
         n, r = _n(c["trend_serious"]), float(serious.rate[i])
         years = float(c["trend_window_days"]) / 365.0
@@ -219,15 +226,13 @@ def _modifier_text(
     if name == "findings_load":
         if hs.modifiers[name][i] == 1.0:
             return None
-        n, grave = (
-            round(float(c["findings_decayed"]), 1),
-            round(float(c["serious_findings_decayed"]), 1),
-        )
+        load = round(float(c["findings_decayed"]), 1)
+        grave_load = round(float(c["serious_findings_decayed"]), 1)
         return (
-            n,
-            f"近3年定期检验发现问题按时间折算{n}项（其中严重{grave}项）",
-            f"items found at periodic inspections in 3 years, weighed by recency: {n} "
-            f"({grave} major or critical)",
+            load,
+            f"近3年定期检验发现问题按时间折算{load}项（其中严重{grave_load}项）",
+            f"items found at periodic inspections in 3 years, weighed by recency: {load} "
+            f"({grave_load} major or critical)",
         )
     if name == "batch_failures":
         if hs.modifiers[name][i] == 1.0:
