@@ -138,25 +138,25 @@ last_periodic AS (
     WHERE NOT reinspection
     ORDER BY unit_id, occurred_at DESC
 ),
+failed_recently AS (
+    SELECT DISTINCT unit_id
+    FROM inspection_event
+    WHERE result = 'fail' AND occurred_at >= %(inspection_from)s AND occurred_at < %(t)s
+),
 batch AS (
     -- Units of one compound from the same maker and the same installation or renewal wear
-    -- together: how many of a unit's batch-mates failed a periodic inspection in 3 years.
-    SELECT u0.unit_id,
-           count(*) AS batch_peers,
-           count(*) FILTER (WHERE EXISTS (
-               SELECT 1 FROM inspection_event x
-               WHERE x.unit_id = o.unit_id AND x.result = 'fail'
-                 AND x.occurred_at >= %(inspection_from)s AND x.occurred_at < %(t)s))
-               AS batch_failed_peers
-    FROM u0
-    JOIN building b0 ON b0.building_id = u0.building_id
-    JOIN building bo ON bo.community_id = b0.community_id
-    JOIN unit o ON o.building_id = bo.building_id AND o.unit_id <> u0.unit_id
-               AND o.manufacturer = u0.manufacturer AND o.installed_on <= %(d)s
-    LEFT JOIN renewal ro ON ro.unit_id = o.unit_id
-    WHERE greatest(o.installed_on, ro.renewed_on,
-                   CASE WHEN o.renewed_on <= %(d)s THEN o.renewed_on END) = u0.age_from
-    GROUP BY u0.unit_id
+    -- together: each batch's size and how many of it failed a periodic inspection in 3 years,
+    -- over the whole register (a batch may span buildings, and so parts of a parallel run).
+    SELECT b.community_id, o.manufacturer,
+           greatest(o.installed_on, ro.renewed_on,
+                    CASE WHEN o.renewed_on <= %(d)s THEN o.renewed_on END) AS age_from,
+           count(*) AS units, count(fr.unit_id) AS failed
+    FROM unit o
+    JOIN building b USING (building_id)
+    LEFT JOIN renewal ro USING (unit_id)
+    LEFT JOIN failed_recently fr USING (unit_id)
+    WHERE o.installed_on <= %(d)s
+    GROUP BY 1, 2, 3
 ),
 maint AS (
     SELECT e.unit_id, count(*) AS visits_365d
@@ -193,7 +193,6 @@ feeds AS (
     FROM u0
     LEFT JOIN insp i USING (unit_id)
     LEFT JOIN maint m USING (unit_id)
-LEFT JOIN batch bt USING (unit_id)
     GROUP BY u0.contractor_id
 ),
 running AS (
@@ -251,8 +250,9 @@ SELECT u.unit_id, u.manufacturer, u.building_id,
        %(d)s - (li.occurred_at AT TIME ZONE 'Asia/Shanghai')::date AS days_since_inspection,
        i.certificate_expiry,
        i.certificate_expiry - %(d)s AS days_to_certificate_expiry,
-       coalesce(bt.batch_peers, 0) AS batch_peers,
-       coalesce(bt.batch_failed_peers, 0) AS batch_failed_peers,
+       coalesce(bt.units - 1, 0) AS batch_peers,
+       greatest(coalesce(bt.failed, 0) - (coalesce(i.failed_inspections_3y, 0) > 0)::int, 0)
+           AS batch_failed_peers,
        coalesce(m.visits_365d, 0) AS visits_365d,
        greatest(round(extract(epoch FROM %(t)s - greatest(%(from_365)s, u.age_from_t))
                       / 86400.0 / %(visit_days)s) - coalesce(m.visits_365d, 0), 0)
@@ -278,7 +278,8 @@ LEFT JOIN insp i USING (unit_id)
 LEFT JOIN last_insp li USING (unit_id)
 LEFT JOIN last_periodic lp USING (unit_id)
 LEFT JOIN maint m USING (unit_id)
-LEFT JOIN batch bt USING (unit_id)
+LEFT JOIN batch bt ON bt.community_id = b.community_id AND bt.manufacturer = u.manufacturer
+                  AND bt.age_from = u.age_from
 LEFT JOIN status s USING (unit_id)
 ORDER BY u.unit_id
 """
