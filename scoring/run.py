@@ -52,10 +52,13 @@ class Scored:
 
 
 def first_event_day(conn: psycopg.Connection[Any]) -> date | None:
-    """The China-time day of the fleet's first fault or inspection on record."""
+    """The China-time day of the fleet's first equipment fault or inspection on record.
+
+    Power cuts and misuse never count against the equipment, so they do not move the day the
+    records begin either (it sets how long each unit's whole record is)."""
     with conn.cursor(row_factory=tuple_row) as cur:
         cur.execute(
-            "SELECT (least((SELECT min(occurred_at) FROM fault_event),"
+            "SELECT (least((SELECT min(occurred_at) FROM fault_event WHERE cause = 'equipment'),"
             " (SELECT min(occurred_at) FROM inspection_event))"
             " AT TIME ZONE 'Asia/Shanghai')::date"
         )
