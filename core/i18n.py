@@ -232,6 +232,10 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "event.status": "状态",
         "factor.fault_rate_1y": "近一年故障率",
         "factor.fault_rate_90d": "近90天故障率",
+        "factor.fault_rate_history": "有记录以来故障率",
+        "factor.fault_rate_decayed": "故障率（近期权重更高）",
+        "factor.findings_load": "近3年检验发现问题（按时间折算）",
+        "factor.batch_failures": "同批电梯检验不合格",
         "factor.data_gap": "数据缺口",
         "weights.title": "本辖区电梯故障的预测因素",
         "weights.intro": "评分日期 {as_of}：模型用本辖区自己的历史（{first} 至 {last} 的 {snapshots} 个快照、"
@@ -748,6 +752,10 @@ STRINGS: dict[Lang, dict[str, str]] = {
         "age.reference": "The overhaul zone is the fleet-wide scoring policy's: {age}+ years and an equipment fault rate of {ratio} times the fleet's mean ({mean} a year), i.e. {rate} a year or more.",
         "factor.fault_rate_1y": "Fault rate (1 year)",
         "factor.fault_rate_90d": "Fault rate (90 days)",
+        "factor.fault_rate_history": "Fault rate (whole record)",
+        "factor.fault_rate_decayed": "Fault rate (weighed by recency)",
+        "factor.findings_load": "Inspection findings over 3 years (by recency)",
+        "factor.batch_failures": "Failed inspections in its batch",
         "factor.data_gap": "Data gap",
         "weights.title": "What predicts failure in this fleet",
         "weights.intro": "Score date {as_of}: each factor's weight fitted on this fleet's own history "

@@ -48,7 +48,9 @@ u0 AS (
 ),
 u AS (
     SELECT u0.*, age_from::timestamp AT TIME ZONE 'Asia/Shanghai' AS age_from_t,
-           greatest(%(trend_from)s, age_from::timestamp AT TIME ZONE 'Asia/Shanghai') AS trend_start
+           greatest(%(trend_from)s, age_from::timestamp AT TIME ZONE 'Asia/Shanghai') AS trend_start,
+           greatest(%(history_from)s, age_from::timestamp AT TIME ZONE 'Asia/Shanghai')
+               AS history_start
     FROM u0
 ),
 f AS (
@@ -79,6 +81,13 @@ f AS (
                AS trend_faults,
            count(*) FILTER (WHERE e.cause = 'equipment' AND e.severity <> 'minor'
                             AND e.occurred_at >= u.trend_start) AS trend_serious,
+           count(*) FILTER (WHERE e.cause = 'equipment' AND e.occurred_at >= u.history_start)
+               AS history_faults,
+           count(*) FILTER (WHERE e.cause = 'equipment' AND e.severity <> 'minor'
+                            AND e.occurred_at >= u.history_start) AS history_serious,
+           sum(exp(-extract(epoch FROM %(t)s - e.occurred_at) / 86400.0 / %(fault_decay_days)s))
+               FILTER (WHERE e.cause = 'equipment' AND e.occurred_at >= u.history_start)
+               AS faults_decayed,
            sum(ln(greatest(extract(epoch FROM %(t)s - u.trend_start), 86400.0)
                   / greatest(extract(epoch FROM e.occurred_at - u.trend_start), 3600.0)))
                FILTER (WHERE e.cause = 'equipment' AND e.occurred_at >= u.trend_start)
@@ -101,7 +110,16 @@ insp AS (
            max(occurred_at) FILTER (WHERE result = 'fail') AS last_failed_at,
            count(*) FILTER (WHERE result = 'fail') AS failed_inspections_3y,
            count(*) FILTER (WHERE NOT reinspection AND (result <> 'pass' OR rectification_items > 0))
-               AS defect_inspections_3y
+               AS defect_inspections_3y,
+           -- Items found at periodic inspections over 3 years, each weighed down with its age
+           -- (e^(-days / findings_decay_days)): a defect load, not only the last verdict.
+           sum(jsonb_array_length(defects)
+               * exp(-extract(epoch FROM %(t)s - occurred_at) / 86400.0 / %(findings_decay_days)s))
+               FILTER (WHERE NOT reinspection) AS findings_decayed,
+           sum((SELECT count(*) FROM jsonb_array_elements(defects) AS defect(item)
+                WHERE defect.item->>'severity' IN ('major', 'critical'))
+               * exp(-extract(epoch FROM %(t)s - occurred_at) / 86400.0 / %(findings_decay_days)s))
+               FILTER (WHERE NOT reinspection) AS serious_findings_decayed
     FROM recent_inspections
     GROUP BY unit_id
 ),
@@ -119,6 +137,26 @@ last_periodic AS (
     FROM recent_inspections
     WHERE NOT reinspection
     ORDER BY unit_id, occurred_at DESC
+),
+failed_recently AS (
+    SELECT DISTINCT unit_id
+    FROM inspection_event
+    WHERE result = 'fail' AND occurred_at >= %(inspection_from)s AND occurred_at < %(t)s
+),
+batch AS (
+    -- Units of one compound from the same maker and the same installation or renewal wear
+    -- together: each batch's size and how many of it failed a periodic inspection in 3 years,
+    -- over the whole register (a batch may span buildings, and so parts of a parallel run).
+    SELECT b.community_id, o.manufacturer,
+           greatest(o.installed_on, ro.renewed_on,
+                    CASE WHEN o.renewed_on <= %(d)s THEN o.renewed_on END) AS age_from,
+           count(*) AS units, count(fr.unit_id) AS failed
+    FROM unit o
+    JOIN building b USING (building_id)
+    LEFT JOIN renewal ro USING (unit_id)
+    LEFT JOIN failed_recently fr USING (unit_id)
+    WHERE o.installed_on <= %(d)s
+    GROUP BY 1, 2, 3
 ),
 maint AS (
     SELECT e.unit_id, count(*) AS visits_365d
@@ -192,6 +230,10 @@ SELECT u.unit_id, u.manufacturer, u.building_id,
        coalesce(f.trend_serious, 0) AS trend_serious,
        f.trend_log_sum,
        extract(epoch FROM %(t)s - u.trend_start) / 86400.0 AS trend_window_days,
+       coalesce(f.history_faults, 0) AS history_faults,
+       coalesce(f.history_serious, 0) AS history_serious,
+       coalesce(f.faults_decayed, 0) AS faults_decayed,
+       extract(epoch FROM %(t)s - u.history_start) / 86400.0 AS history_window_days,
        li.occurred_at AS last_inspection_at,
        li.result AS last_inspection_result,
        (li.result = 'fail')::int AS failed_inspection_open,
@@ -199,6 +241,8 @@ SELECT u.unit_id, u.manufacturer, u.building_id,
             THEN 0 ELSE coalesce(li.rectification_items, 0) END AS open_rectification,
        coalesce(i.failed_inspections_3y, 0) AS failed_inspections_3y,
        coalesce(i.defect_inspections_3y, 0) AS defect_inspections_3y,
+       coalesce(i.findings_decayed, 0) AS findings_decayed,
+       coalesce(i.serious_findings_decayed, 0) AS serious_findings_decayed,
        coalesce(lp.last_defects, 0) AS last_defects,
        lp.last_periodic_result,
        coalesce(lp.last_serious_defects, 0) AS last_serious_defects,
@@ -206,6 +250,9 @@ SELECT u.unit_id, u.manufacturer, u.building_id,
        %(d)s - (li.occurred_at AT TIME ZONE 'Asia/Shanghai')::date AS days_since_inspection,
        i.certificate_expiry,
        i.certificate_expiry - %(d)s AS days_to_certificate_expiry,
+       coalesce(bt.units - 1, 0) AS batch_peers,
+       greatest(coalesce(bt.failed, 0) - (coalesce(i.failed_inspections_3y, 0) > 0)::int, 0)
+           AS batch_failed_peers,
        coalesce(m.visits_365d, 0) AS visits_365d,
        greatest(round(extract(epoch FROM %(t)s - greatest(%(from_365)s, u.age_from_t))
                       / 86400.0 / %(visit_days)s) - coalesce(m.visits_365d, 0), 0)
@@ -231,6 +278,8 @@ LEFT JOIN insp i USING (unit_id)
 LEFT JOIN last_insp li USING (unit_id)
 LEFT JOIN last_periodic lp USING (unit_id)
 LEFT JOIN maint m USING (unit_id)
+LEFT JOIN batch bt ON bt.community_id = b.community_id AND bt.manufacturer = u.manufacturer
+                  AND bt.age_from = u.age_from
 LEFT JOIN status s USING (unit_id)
 ORDER BY u.unit_id
 """
@@ -261,15 +310,23 @@ NUMERIC = (
     "trend_serious",
     "trend_log_sum",
     "trend_window_days",
+    "history_faults",
+    "history_serious",
+    "faults_decayed",
+    "history_window_days",
     "failed_inspection_open",
     "open_rectification",
     "failed_inspections_3y",
     "defect_inspections_3y",
+    "findings_decayed",
+    "serious_findings_decayed",
     "last_defects",
     "last_periodic_result",
     "last_serious_defects",
     "days_since_inspection",
     "days_to_certificate_expiry",
+    "batch_peers",
+    "batch_failed_peers",
     "visits_365d",
     "missed_maintenance",
     "trips_per_day",
@@ -313,15 +370,19 @@ def compute_features(
     (part, parts), only the units of that share of the buildings."""
     t = datetime.combine(as_of + timedelta(days=1), time(), CST)
     trend_days = int(policy_features["trend_window_days"])
+    history_days = int(policy_features.get("history_window_days", 3650))
     params = {
         "d": as_of,
         "t": t,
         "from_90": t - timedelta(days=90),
         "from_365": t - timedelta(days=365),
         "trend_from": t - timedelta(days=trend_days),
-        "fault_from": t - timedelta(days=max(trend_days, 365)),
+        "history_from": t - timedelta(days=history_days),
+        "fault_from": t - timedelta(days=max(trend_days, 365, history_days)),
         "inspection_from": t - timedelta(days=INSPECTION_YEARS_DAYS),
         "visit_days": float(policy_features["maintenance_interval_days"]),
+        "findings_decay_days": float(policy_features.get("findings_decay_days", 730)),
+        "fault_decay_days": float(policy_features.get("fault_decay_days", 180)),
     }
     with conn.cursor(row_factory=tuple_row) as cur:
         count = cur.execute("SELECT count(*) FROM unit").fetchone()

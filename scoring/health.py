@@ -26,6 +26,8 @@ CONDITION_FACTORS = (
     "fault_rate",
     "fault_rate_1y",
     "fault_rate_90d",
+    "fault_rate_history",
+    "fault_rate_decayed",
     "serious_rate",
     "entrapments",
     "trend",
@@ -33,6 +35,8 @@ CONDITION_FACTORS = (
     "inspection_result",
     "inspection_findings",
     "repeated_findings",
+    "findings_load",
+    "batch_failures",
     "recent_failed_inspection",
 )
 RELIABILITY_FACTORS = ("usage", "inspection_overdue", "missed_maintenance")
@@ -136,8 +140,12 @@ def health_scores(
     finds = mods["inspection_findings"]
     result = mods["inspection_result"]
     repeat = mods["repeated_findings"]
+    load = mods["findings_load"]
+    batch = mods["batch_failures"]
     fleet_1y = _fleet_mean(recent["fault_rate_1y"].rate)
     fleet_90d = _fleet_mean(recent["fault_rate_90d"].rate)
+    fleet_history = _fleet_mean(recent["fault_rate_history"].rate)
+    fleet_decayed = _fleet_mean(recent["fault_rate_decayed"].rate)
     base = {
         "fault_rate": _clip_power(faults.rate / fleet_fault, mods["fault_rate"]),
         "fault_rate_1y": _clip_power(
@@ -145,6 +153,12 @@ def health_scores(
         ),
         "fault_rate_90d": _clip_power(
             recent["fault_rate_90d"].rate / fleet_90d, mods["fault_rate_90d"]
+        ),
+        "fault_rate_history": _clip_power(
+            recent["fault_rate_history"].rate / fleet_history, mods["fault_rate_history"]
+        ),
+        "fault_rate_decayed": _clip_power(
+            recent["fault_rate_decayed"].rate / fleet_decayed, mods["fault_rate_decayed"]
         ),
         "serious_rate": _clip_power(serious.rate / fleet_serious, mods["serious_rate"]),
         "entrapments": _per_unit(cols["entrapments_365d"], ent["per_event"], ent["max"]),
@@ -167,6 +181,23 @@ def health_scores(
             + finds["per_item"] * np.nan_to_num(cols["last_defects"])
             + finds["per_serious_item"] * np.nan_to_num(cols["last_serious_defects"]),
             finds["max"],
+        ),
+        "findings_load": np.minimum(
+            1.0
+            + load["per_item"] * np.nan_to_num(cols["findings_decayed"])
+            + load["per_serious_item"] * np.nan_to_num(cols["serious_findings_decayed"]),
+            load["max"],
+        ),
+        "batch_failures": np.minimum(
+            1.0
+            + batch["per_share"]
+            * np.divide(
+                cols["batch_failed_peers"],
+                cols["batch_peers"],
+                out=np.zeros(len(cols["batch_peers"])),
+                where=cols["batch_peers"] > 0,
+            ),
+            batch["max"],
         ),
         "repeated_findings": np.where(
             cols["defect_inspections_3y"] >= repeat["min_inspections"],
@@ -196,7 +227,8 @@ def health_scores(
     total_log = np.sum(np.vstack(list(logs.values())), axis=0)
     lo, hi = h["bounds"]
     scale = float(h.get("cap_scale", 1.0))
-    raw = np.maximum(initial * np.exp(total_log), lo)
+    # The floor is reached smoothly (sqrt(x^2 + lo^2)), so units below it keep their order.
+    raw = np.hypot(initial * np.exp(total_log), lo)
     failed = cols["failed_inspection_open"] > 0
     health = soft_cap(
         np.where(failed, np.maximum(raw, h["failed_inspection_collar"]), raw),

@@ -29,8 +29,7 @@ from psycopg.rows import tuple_row
 from scoring.glm import FittedWeights, fit_poisson
 from scoring.health import FACTORS, prior_weights
 from scoring.policy import Policy
-from scoring.run import compute_scores
-from scoring.training import first_event_day
+from scoring.run import compute_scores, first_event_day
 
 CST = ZoneInfo("Asia/Shanghai")
 
@@ -102,7 +101,7 @@ def learn(
     with conn.cursor(row_factory=tuple_row) as cur:
         count = cur.execute("SELECT count(*) FROM unit").fetchone()
     units = int(count[0]) if count else 0
-    parts = max(1, math.ceil(units / int(spec.get("sample_units", 2_000))))
+    parts = max(1, math.ceil(units / int(spec.get("sample_units", 4_000))))
     months = int(spec.get("horizon_months", 12))
     started = time.perf_counter()
     terms, faults, serious = [], [], []
@@ -113,6 +112,7 @@ def learn(
             policy=policy,
             expected_life_years=expected_life_years,
             sample=(0, parts),
+            records_from=first,
         )
         happened = _outcomes(conn, day=day, months=months, part=0, parts=parts)
         # Units out of service at the snapshot could not fail in use: they teach nothing.

@@ -61,6 +61,9 @@ Weight = Annotated[float, Field(ge=0)]
 
 class Features(_Section):
     trend_window_days: int = Field(gt=0)
+    history_window_days: int = Field(default=3650, gt=0)
+    findings_decay_days: float = Field(default=730.0, gt=0)
+    fault_decay_days: float = Field(default=180.0, gt=0)
     trend_min_faults: int = Field(ge=2)
     maintenance_interval_days: float = Field(gt=0)
     inspection_interval_days: float = Field(gt=0)
@@ -136,10 +139,30 @@ def _recent_window() -> Ratio:
     return Ratio(exponent=1.0, bounds=(0.2, 8.0), prior_weight=0.0)
 
 
+class BatchShare(_Section):
+    per_share: float = Field(ge=0)
+    max: float = Field(ge=1)
+    prior_weight: Weight = 1.0
+
+
+def _batch_failures() -> BatchShare:
+    return BatchShare(per_share=2.0, max=3.0)
+
+
+def _findings_load() -> InspectionFindings:
+    return InspectionFindings(per_item=0.1, per_serious_item=0.2, max=4.0, prior_weight=0.0)
+
+
+def _history_window() -> Ratio:
+    return Ratio(exponent=1.0, bounds=(0.05, 20.0), prior_weight=0.0)
+
+
 class Modifiers(_Section):
     fault_rate: Ratio
     fault_rate_1y: Ratio = Field(default_factory=_recent_window)
     fault_rate_90d: Ratio = Field(default_factory=_recent_window)
+    fault_rate_history: Ratio = Field(default_factory=_history_window)
+    fault_rate_decayed: Ratio = Field(default_factory=_history_window)
     serious_rate: Ratio
     entrapments: PerEvent
     trend: Trend
@@ -147,6 +170,8 @@ class Modifiers(_Section):
     inspection_result: InspectionResult
     inspection_findings: InspectionFindings
     repeated_findings: RepeatedFindings
+    findings_load: InspectionFindings = Field(default_factory=_findings_load)
+    batch_failures: BatchShare = Field(default_factory=_batch_failures)
     recent_failed_inspection: Value
     usage: Ratio
     inspection_overdue: Value
@@ -174,7 +199,7 @@ class Learning(_Section):
     horizon_months: int = Field(default=12, ge=1)
     prior_strength: float = Field(default=200.0, ge=0)
     min_events: float = Field(default=30.0, ge=0)
-    sample_units: int = Field(default=2_000, ge=100)
+    sample_units: int = Field(default=4_000, ge=100)
 
     @model_validator(mode="after")
     def _outcomes_end_before_the_date(self) -> Learning:

@@ -137,6 +137,20 @@ def _modifier_text(
             f"{days}天内设备故障{n}次",
             f"{_count(n, 'equipment fault')} in {days} days",
         )
+    if name == "fault_rate_history":
+        n, years = _n(c["history_faults"]), float(c["history_years"])
+        return (
+            n,
+            f"有记录的近{years:.1f}年设备故障{n}次",
+            f"{_count(n, 'equipment fault')} in the {years:.1f} years on record",
+        )
+    if name == "fault_rate_decayed":
+        weighed = round(float(c["faults_decayed"]), 1)
+        return (
+            weighed,
+            f"有记录以来设备故障按时间折算（近期的权重更高）为{weighed}次",
+            f"equipment faults on record weighed by recency (recent ones count most): {weighed}",
+        )
     if name == "serious_rate":
         n, r = _n(c["trend_serious"]), float(serious.rate[i])
         years = float(c["trend_window_days"]) / 365.0
@@ -208,6 +222,27 @@ def _modifier_text(
             n,
             f"近3年{n}次定期检验发现问题",
             f"defects found at {_count(n, 'periodic inspection')} in 3 years",
+        )
+    if name == "findings_load":
+        if hs.modifiers[name][i] == 1.0:
+            return None
+        load = round(float(c["findings_decayed"]), 1)
+        grave_load = round(float(c["serious_findings_decayed"]), 1)
+        return (
+            load,
+            f"近3年定期检验发现问题按时间折算{load}项（其中严重{grave_load}项）",
+            f"items found at periodic inspections in 3 years, weighed by recency: {load} "
+            f"({grave_load} major or critical)",
+        )
+    if name == "batch_failures":
+        if hs.modifiers[name][i] == 1.0:
+            return None
+        n, peers = _n(c["batch_failed_peers"]), _n(c["batch_peers"])
+        return (
+            n,
+            f"同小区同厂家同期安装（改造）的其他{peers}部电梯中，{n}部近3年定期检验不合格",
+            f"{n} of the {_count(peers, 'other unit')} of its compound from the same maker and "
+            "the same installation or renewal failed a periodic inspection in 3 years",
         )
     if name == "recent_failed_inspection":
         if hs.modifiers[name][i] == 1.0:

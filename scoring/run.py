@@ -51,6 +51,21 @@ class Scored:
     plain: dict[str, Any] | None = None
 
 
+def first_event_day(conn: psycopg.Connection[Any]) -> date | None:
+    """The China-time day of the fleet's first equipment fault or inspection on record.
+
+    Power cuts and misuse never count against the equipment, so they do not move the day the
+    records begin either (it sets how long each unit's whole record is)."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute(
+            "SELECT (least((SELECT min(occurred_at) FROM fault_event WHERE cause = 'equipment'),"
+            " (SELECT min(occurred_at) FROM inspection_event))"
+            " AT TIME ZONE 'Asia/Shanghai')::date"
+        )
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
 def compute_scores(
     conn: psycopg.Connection[Any],
     *,
@@ -59,11 +74,14 @@ def compute_scores(
     expected_life_years: float,
     weights: Mapping[str, float] | None = None,
     sample: tuple[int, int] | None = None,
+    records_from: date | None = None,
 ) -> Scored:
     """Features, shrunk rates and the deterioration index of every unit as of a date.
 
     ``weights`` are fitted factor weights (the policy's prior weights when None); ``sample``
-    (part, parts) scores only that share of the buildings, as learning does.
+    (part, parts) scores only that share of the buildings, as learning does. ``records_from`` is
+    the day the fleet's records begin (read from the events when None): a unit is not observed
+    before it, so its whole-history fault rate is counted over the time since.
     """
     started = time.perf_counter()
     feats = compute_features(
@@ -84,6 +102,17 @@ def compute_scores(
         cols["trend_serious"], exposure, cohorts, min_units=min_units, interval=interval
     )
     year = np.maximum(cols["exposure_years"], 1.0 / 365.0)
+    if records_from is None:
+        records_from = first_event_day(conn)
+    observed_days = float((as_of - records_from).days + 1) if records_from is not None else 0.0
+    # A unit is observed from the later of its renewal and the day the fleet's records begin.
+    history = np.maximum(
+        np.minimum(cols["history_window_days"], max(observed_days, 1.0)) / 365.0, 1.0 / 365.0
+    )
+    feats.numeric["history_years"] = history
+    # Faults weighed by e^(-age / tau) over the same record, against the exposure so weighed.
+    tau = float(policy.section("features").get("fault_decay_days", 180.0)) / 365.0
+    decayed_exposure = np.maximum(tau * (1.0 - np.exp(-history / tau)), 1.0 / 365.0)
     recent = {
         "fault_rate_1y": shrink(
             cols["faults_365d"], year, cohorts, min_units=min_units, interval=interval
@@ -91,6 +120,16 @@ def compute_scores(
         "fault_rate_90d": shrink(
             cols["faults_90d"],
             np.minimum(year, 90.0 / 365.0),
+            cohorts,
+            min_units=min_units,
+            interval=interval,
+        ),
+        "fault_rate_history": shrink(
+            cols["history_faults"], history, cohorts, min_units=min_units, interval=interval
+        ),
+        "fault_rate_decayed": shrink(
+            cols["faults_decayed"],
+            decayed_exposure,
             cohorts,
             min_units=min_units,
             interval=interval,

@@ -18,7 +18,7 @@ from psycopg.rows import tuple_row
 
 from scoring.model import FailureModel, design_matrix
 from scoring.policy import Policy
-from scoring.run import compute_scores
+from scoring.run import compute_scores, first_event_day
 
 HORIZON_DAYS = 365
 
@@ -48,18 +48,6 @@ def snapshot_dates(*, as_of: date, years: float, step_days: int) -> list[date]:
     last = as_of - timedelta(days=HORIZON_DAYS)
     count = max(1, int(years * 365 // step_days))
     return sorted(last - timedelta(days=k * step_days) for k in range(count))
-
-
-def first_event_day(conn: psycopg.Connection[Any]) -> date | None:
-    """The China-time day of the fleet's first fault or inspection on record."""
-    with conn.cursor(row_factory=tuple_row) as cur:
-        cur.execute(
-            "SELECT (least((SELECT min(occurred_at) FROM fault_event),"
-            " (SELECT min(occurred_at) FROM inspection_event))"
-            " AT TIME ZONE 'Asia/Shanghai')::date"
-        )
-        row = cur.fetchone()
-    return row[0] if row else None
 
 
 def usable_snapshot_dates(

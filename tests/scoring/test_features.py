@@ -140,3 +140,50 @@ def test_open_rectification_closes_on_a_passing_reinspection(conn: psycopg.Conne
     assert cols["open_rectification"][by["CLOSED"]] == 0
     assert cols["failed_inspection_open"][by["FAILED"]] == 1
     assert cols["inspection_overdue"][by["OPEN"]] == 0
+
+
+def test_the_whole_record_and_the_batch(conn: psycopg.Connection[Any]) -> None:
+    """The whole record reaches back past three years but never before the records begin; a
+    unit's batch is its compound's units of the same maker and installation, in any building."""
+    f.place(conn)
+    f.place(conn, community="C2")
+    for building, community in (("B1", "C1"), ("B2", "C1"), ("B3", "C2")):
+        f.building(conn, building, community=community)
+    f.unit(conn, "A1", building_id="B1", installed_on="2006-06-30")
+    f.unit(conn, "A2", building_id="B2", installed_on="2006-06-30")
+    f.unit(conn, "A3", building_id="B2", installed_on="2006-06-30", manufacturer="M2")
+    f.unit(conn, "A4", building_id="B3", installed_on="2006-06-30")
+    f.unit(conn, "A5", building_id="B1", installed_on="2015-06-30")
+    f.inspection(conn, "A1", f.at("2023-04-12"), result="fail")
+    for day in ("2018-01-10", "2018-03-01", "2018-05-01", "2018-07-01", "2023-03-01"):
+        f.fault(conn, "A2", f.at(day))
+    scored = _score(conn)
+    ids = scored.features.unit_ids
+    cols = scored.columns
+    at = {u: i for i, u in enumerate(ids)}
+    a2 = at["A2"]
+    assert cols["history_faults"][a2] == 5
+    assert cols["trend_faults"][a2] == 1
+    # Installed in 2006, observed only since the first record (2018-01-10), not for ten years.
+    observed = (AS_OF - date(2018, 1, 10)).days + 1
+    assert cols["history_years"][a2] == observed / 365.0
+    cutoff = datetime(2023, 5, 2) - datetime(2023, 3, 1, 10)
+    weighed = float(np.exp(-cutoff.total_seconds() / 86400.0 / 180.0))
+    assert abs(cols["faults_decayed"][a2] - weighed) < 1e-3
+    assert [int(cols["batch_peers"][at[u]]) for u in ("A1", "A2", "A3", "A4", "A5")] == [
+        1,
+        1,
+        0,
+        0,
+        0,
+    ]
+    # A1's own failure is not its batch's; A2's batch-mate in the other building failed.
+    assert [int(cols["batch_failed_peers"][at[u]]) for u in ("A1", "A2", "A3", "A4", "A5")] == [
+        0,
+        1,
+        0,
+        0,
+        0,
+    ]
+    assert scored.health.modifiers["batch_failures"][a2] > 1.0
+    assert scored.health.modifiers["batch_failures"][at["A3"]] == 1.0
