@@ -27,6 +27,12 @@ def _without_null(schema: dict[str, Any], model: type[BaseModel]) -> None:
         field.update(next(s for s in field.pop("anyOf") if s.get("type") != "null"))
 
 
+def _whole_point(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """A building's coordinates are numbers, left out together or sent together."""
+    _without_null(schema, model)
+    schema["dependentRequired"] = {"lat": ["lon"], "lon": ["lat"]}
+
+
 class _Update(_In):
     """A change: only the fields sent change. Those the register cannot hold empty (NOT_NULL) may
     be left out but not sent as null, and the OpenAPI document says so."""
@@ -148,15 +154,26 @@ class BuildingCreate(_In):
     lat: float | None = Field(default=None, ge=-90, le=90, description="Latitude, degrees north.")
     lon: float | None = Field(default=None, ge=-180, le=180, description="Longitude, degrees east.")
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_whole_point)
+    NOT_NULL: ClassVar[tuple[str, ...]] = ("lat", "lon")
+
+    @field_validator("lat", "lon", mode="before")
+    @classmethod
+    def _a_number(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("leave the point out, or send a number")
+        return value
+
     @model_validator(mode="after")
-    def _whole_point(self) -> BuildingCreate:
+    def _both(self) -> BuildingCreate:
         if (self.lat is None) != (self.lon is None):
-            raise ValueError("lat and lon go together: give both or neither")
+            raise ValueError("lat and lon go together: send both or neither")
         return self
 
 
 class BuildingUpdate(_Update):
-    NOT_NULL = ("name", "floors", "households", "fund_status")
+    NOT_NULL = ("name", "floors", "households", "fund_status", "lat", "lon")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_whole_point)
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     floors: int | None = Field(default=None, ge=1, le=200)
@@ -171,10 +188,9 @@ class BuildingUpdate(_Update):
     lon: float | None = Field(default=None, ge=-180, le=180, description="Longitude, degrees east.")
 
     @model_validator(mode="after")
-    def _whole_point(self) -> BuildingUpdate:
-        sent = {"lat", "lon"} & self.model_fields_set
-        if sent and (len(sent) == 1 or (self.lat is None) != (self.lon is None)):
-            raise ValueError("lat and lon change together: send both (or both null)")
+    def _both(self) -> BuildingUpdate:
+        if len({"lat", "lon"} & self.model_fields_set) == 1:
+            raise ValueError("lat and lon change together: send both")
         return self
 
 

@@ -177,10 +177,11 @@ def test_a_bureau_registers_walkups_only_in_its_district(conn: psycopg.Connectio
         (2, "community_id"),
         (2, "building_id"),
     }
+    new_place = {"district_id": "D2", "street_office_id": "SO9", "community_id": "C9"}
     with pytest.raises(ProblemList) as caught:
-        import_rows(conn, [walkup_row(2, district_id="D2")], source="bureau", scope=bureau)
+        import_rows(conn, [walkup_row(2, **new_place)], source="bureau", scope=bureau)
     assert {(p.row, p.field) for p in caught.value.problems} == {(2, "district_id")}
-    report = import_rows(conn, [walkup_row(3)], source="bureau", scope=bureau)
+    report = import_rows(conn, [walkup_row(3, community_id="C3")], source="bureau", scope=bureau)
     assert report.buildings_only == 1 and _building(conn, "W3")["units"] == 0
 
 

@@ -72,7 +72,8 @@ def serve_app(database_url: str, log_path: Path) -> Iterator[str]:
 
 
 def _wait_ready(base: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 30
+    # Generous: on a loaded 2-core machine a second app beside the suite's can take half a minute.
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"uvicorn exited: {log_path.read_text(errors='replace')}")
