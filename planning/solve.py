@@ -2,10 +2,10 @@
 the rule-based assignments beside it (greedy benefit per yuan, age-first, risk-first).
 
 Constraints, in both: at most one action per unit over the horizon (or a second one at least the
-minimum interval after the first, when asked); stopped units in the first
-period unless excluded; in a building with k elevators at most k−1 (or one, if asked) worked on in
-the same period; per-source budgets per year; each building's maintenance fund balance; the advance's
-limit per building.
+minimum interval after the first, when asked); stopped units in the first period unless excluded;
+in a building with k elevators at most k−1 (or one, if asked) worked on in the same period;
+per-source budgets per year; each building's maintenance fund balance; the advance's limit per
+building.
 """
 
 from __future__ import annotations
