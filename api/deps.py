@@ -192,18 +192,24 @@ async def get_principal(request: Request, db: DbDep) -> Principal:
     """The authenticated caller; 401 without a valid, unrevoked token.
 
     A token verified in the last few seconds (``LIFTWATCH_API_TOKEN_CACHE_SECONDS``) is trusted
-    without asking the database again; otherwise it is checked on this request's connection.
+    without asking the database again; otherwise it is checked once for every request asking with
+    it meanwhile, or on this request's connection if it already holds one.
     """
     token = token_from_request(request)
     if token is None:
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
     tokens: TokenCache = request.app.state.tokens
     principal = tokens.get(token)
-    if principal is None:
+    if principal is None and db.conn is None:
+        # Checked on a connection of its own, given back at once, so that the requests waiting
+        # for this check (all of them, when a busy token drops out of the cache) hold none.
+        principal = await tokens.check(token, lambda: db.read(authenticate, token=token))
+    elif principal is None:
         principal = await db.run(authenticate, token=token)
-        if principal is None:
-            raise Unauthorized("the token is unknown, malformed or revoked")
-        tokens.put(token, principal)
+        if principal is not None:
+            tokens.put(token, principal)
+    if principal is None:
+        raise Unauthorized("the token is unknown, malformed or revoked")
     request.state.principal = principal
     return principal
 

@@ -10,16 +10,20 @@ another API process) shows within ``ttl`` seconds.
 The key holds the caller's scope and every parameter of the page, so a scope only ever gets the
 pages read in its own scope. The cache is per process, bounded in bytes, least recently used
 first out; it is used from the event loop only, so it needs no lock. Requests for a page whose
-read is under way wait for that read instead of making their own: when a busy page expires, one
-request reads it again, not every request that arrives while it is being read.
+read is under way wait for that read instead of making their own, and a page asked for in the
+second half of its time is read again in the background while it is still served: a busy page is
+renewed before it expires instead of every request waiting for it once it has.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
+
+log = logging.getLogger(__name__)
 
 _ENTRY_OVERHEAD = 512
 """Bytes counted for an entry beside its body (its key, tuple and dictionary slot)."""
@@ -42,7 +46,7 @@ class PageCache:
         self._entries: OrderedDict[Hashable, tuple[float, bytes]] = OrderedDict()
         self._bytes = 0
         self._generation = 0
-        self._reads: dict[Hashable, asyncio.Future[bytes]] = {}
+        self._reads: dict[Hashable, asyncio.Task[bytes]] = {}
 
     @property
     def size_bytes(self) -> int:
@@ -65,39 +69,55 @@ class PageCache:
         return body
 
     async def get_or_read(
-        self, key: Hashable, read: Callable[[], Awaitable[bytes]], *, may_wait: bool = True
+        self, key: Hashable, read: Callable[[], Awaitable[bytes]], *, shared: bool = True
     ) -> bytes:
         """The body kept under this key, else what ``read()`` returns, kept for ``ttl`` seconds.
 
-        A request that finds the key's read under way waits for it; if that read fails, each
-        waiting request reads for itself (and meets the error, if any, on its own). A request
-        that holds what the read under way may be waiting for (a pooled connection) must pass
-        ``may_wait=False``: it reads for itself, so waiting requests never hold up the read.
+        With ``shared`` (``read`` needs nothing of the request that calls it), one read per key
+        is under way at a time and requests that find it wait for it; if it fails, each reads for
+        itself (and meets the error, if any, on its own). A page past half its time that is asked
+        for is read again in the background, still served meanwhile: a busy page is renewed
+        before it expires, and no request waits for it. A request that holds what a shared read
+        may be waiting for (a pooled connection) passes ``shared=False`` and reads for itself.
         """
         if self.ttl <= 0:
             return await read()
-        body = self.get(key)
-        if body is not None:
+        now = self._clock()
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] > now:
+            self._entries.move_to_end(key)
+            if shared and key not in self._reads and entry[0] - now < self.ttl / 2:
+                self._start(key, read).add_done_callback(_retrieve)
+            return entry[1]
+        if not shared:
+            ticket = self.begin()
+            body = await read()
+            self.put(key, body, ticket)
             return body
         pending = self._reads.get(key)
-        if pending is not None and may_wait:
+        if pending is not None:
             await asyncio.wait([pending])
-            if not pending.cancelled():
+            if not pending.cancelled() and pending.exception() is None:
                 return pending.result()
+        return await asyncio.shield(self._start(key, read))
+
+    def _start(self, key: Hashable, read: Callable[[], Awaitable[bytes]]) -> asyncio.Task[bytes]:
+        """The task that reads a page and keeps it, registered as the key's read under way."""
         ticket = self.begin()
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self._reads.setdefault(key, future)
-        try:
-            body = await read()
-        except BaseException:
-            future.cancel()
-            raise
-        finally:
-            if self._reads.get(key) is future:
-                del self._reads[key]
-        future.set_result(body)
-        self.put(key, body, ticket)
-        return body
+
+        async def read_and_keep() -> bytes:
+            try:
+                body = await read()
+            finally:
+                if self._reads.get(key) is task:
+                    del self._reads[key]
+            self.put(key, body, ticket)
+            return body
+
+        task = asyncio.ensure_future(read_and_keep())
+        task.add_done_callback(_consume)
+        self._reads.setdefault(key, task)
+        return task
 
     def begin(self) -> tuple[int, float]:
         """Call before reading a page: the ticket ``put`` needs to keep what the read returns."""
@@ -128,3 +148,16 @@ class PageCache:
     def _drop(self, key: Hashable) -> None:
         _, body = self._entries.pop(key)
         self._bytes -= len(body) + _ENTRY_OVERHEAD
+
+
+def _consume(task: asyncio.Task[bytes]) -> None:
+    """Take a read's error, if any, as seen: the request that started it (if it still waits)
+    answers with it, and one whose client went away has nobody to tell."""
+    if not task.cancelled():
+        task.exception()
+
+
+def _retrieve(task: asyncio.Task[bytes]) -> None:
+    """Log a background read that failed (its page is read again when next asked for)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("renewing a ranking page failed: %r", task.exception())

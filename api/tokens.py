@@ -7,12 +7,13 @@ constant time.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -169,6 +170,7 @@ class TokenCache:
         self.max_size = max_size
         self._clock = clock
         self._entries: dict[tuple[str, bytes], tuple[float, Principal]] = {}
+        self._checks: dict[tuple[str, bytes], asyncio.Task[Principal | None]] = {}
 
     @staticmethod
     def _key(token: str) -> tuple[str, bytes] | None:
@@ -200,3 +202,46 @@ class TokenCache:
             if len(self._entries) >= self.max_size:
                 self._entries.clear()
         self._entries[key] = (now + self.ttl, principal)
+
+    async def check(
+        self, token: str, verify: Callable[[], Awaitable[Principal | None]]
+    ) -> Principal | None:
+        """The principal of this token from the cache, else from ``verify()`` (kept if valid).
+
+        One check per token at a time: when the token drops out of the cache, the requests that
+        arrive while it is being checked wait for that check instead of each asking the database.
+        ``verify`` must need nothing of the request that calls it (no connection it holds).
+        """
+        principal = self.get(token)
+        if principal is not None:
+            return principal
+        key = self._key(token)
+        if key is None or self.ttl <= 0:
+            return await verify()
+        pending = self._checks.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._verify_and_keep(token, key, verify))
+            pending.add_done_callback(_consume)
+            self._checks[key] = pending
+        return await asyncio.shield(pending)
+
+    async def _verify_and_keep(
+        self,
+        token: str,
+        key: tuple[str, bytes],
+        verify: Callable[[], Awaitable[Principal | None]],
+    ) -> Principal | None:
+        try:
+            principal = await verify()
+        finally:
+            del self._checks[key]
+        if principal is not None:
+            self.put(token, principal)
+        return principal
+
+
+def _consume(task: asyncio.Task[Principal | None]) -> None:
+    """Take a check's error as seen even when every request that waited for it has gone (the
+    ones still waiting answer with it)."""
+    if not task.cancelled():
+        task.exception()

@@ -134,12 +134,12 @@ async def rankings(
     """A page of units, highest risk first by default."""
     pages: PageCache = request.app.state.pages
     key = (scope, *query.arguments().items(), limit, cursor)
-    # A request that took a connection to check its token reads on it, never waiting for another
-    # request's read of the page: that read may be waiting for a connection this one holds.
+    # A request that already holds a connection reads on it, never waiting for another request's
+    # read of the page (which may be waiting for that connection) nor sharing its own.
     body = await pages.get_or_read(
         key,
         lambda: db.read(query.page_json, scope, limit=limit, cursor=cursor),
-        may_wait=db.conn is None,
+        shared=db.conn is None,
     )
     return Response(body, media_type="application/json")
 

@@ -86,6 +86,12 @@ def test_a_ttl_of_zero_turns_the_cache_off() -> None:
     assert cache.get(BUREAU) is None and len(cache) == 0
 
 
+async def settle() -> None:
+    """Let every task that can run, run (a read starts in a task of its own)."""
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
 class Reads:
     """A page read that takes until the test lets it finish, counting how often it runs."""
 
@@ -108,7 +114,7 @@ def test_requests_for_a_page_being_read_wait_for_that_read() -> None:
         reads = Reads()
         waiting = [asyncio.create_task(cache.get_or_read(BUREAU, reads)) for _ in range(5)]
         other = asyncio.create_task(cache.get_or_read(OFFICE, Reads(b"office")))
-        await asyncio.sleep(0)
+        await settle()
         assert reads.count == 1
         reads.release.set()
         assert await asyncio.gather(*waiting) == [b"page"] * 5
@@ -123,9 +129,9 @@ def test_when_the_read_fails_each_waiting_request_reads_for_itself() -> None:
         cache = PageCache(2.0, clock=Clock())
         failing, fine = Reads(b"fail"), Reads()
         first = asyncio.create_task(cache.get_or_read(BUREAU, failing))
-        await asyncio.sleep(0)
+        await settle()
         second = asyncio.create_task(cache.get_or_read(BUREAU, fine))
-        await asyncio.sleep(0)
+        await settle()
         failing.release.set()
         fine.release.set()
         with pytest.raises(LookupError):
@@ -153,12 +159,42 @@ def test_a_request_holding_a_connection_reads_for_itself() -> None:
             return b"page"
 
         waiting = asyncio.create_task(cache.get_or_read(BUREAU, read_when_a_connection_is_free))
-        await asyncio.sleep(0)
+        await settle()
         holder = await asyncio.wait_for(
-            cache.get_or_read(BUREAU, read_on_own_connection, may_wait=False), timeout=5
+            cache.get_or_read(BUREAU, read_on_own_connection, shared=False), timeout=5
         )
         pool.release()  # the holder's request ends
         assert holder == await asyncio.wait_for(waiting, timeout=5) == b"page"
+
+    asyncio.run(scenario())
+
+
+def test_a_busy_page_is_renewed_in_the_background_before_it_expires() -> None:
+    async def scenario() -> None:
+        clock = Clock()
+        cache = PageCache(2.0, clock=clock)
+        first, second, third = Reads(b"first"), Reads(b"second"), Reads(b"third")
+        first.release.set()
+        assert await cache.get_or_read(BUREAU, first) == b"first"
+        clock.now += 0.9  # in its first half: served, not renewed
+        assert await cache.get_or_read(BUREAU, second) == b"first" and second.count == 0
+        clock.now += 0.2  # in its second half: served, and renewed in the background
+        assert await cache.get_or_read(BUREAU, second) == b"first"
+        assert await cache.get_or_read(BUREAU, third) == b"first"
+        await settle()
+        assert (second.count, third.count) == (1, 0)  # one renewal at a time
+        clock.now += 0.5  # the renewal takes half a second
+        second.release.set()
+        await settle()
+        assert cache.get(BUREAU) == b"second"
+        # Kept for the TTL from the start of the renewal's read, not from its end.
+        clock.now += 1.49
+        assert cache.get(BUREAU) == b"second"
+        clock.now += 0.01
+        assert cache.get(BUREAU) is None
+        # A page never waits past its TTL for a renewal: once expired, it is read again.
+        third.release.set()
+        assert await cache.get_or_read(BUREAU, third) == b"third"
 
     asyncio.run(scenario())
 
@@ -168,10 +204,10 @@ def test_a_request_after_the_cache_was_emptied_does_not_wait_for_an_older_read()
         cache = PageCache(2.0, clock=Clock())
         old, new = Reads(b"old"), Reads(b"new")
         before = asyncio.create_task(cache.get_or_read(BUREAU, old))
-        await asyncio.sleep(0)
+        await settle()
         cache.clear()
         after = asyncio.create_task(cache.get_or_read(BUREAU, new))
-        await asyncio.sleep(0)
+        await settle()
         assert new.count == 1
         old.release.set()
         new.release.set()

@@ -67,6 +67,44 @@ def test_the_cache_is_bounded_and_can_be_off() -> None:
     assert cache.get("not a token") is None
 
 
+def test_requests_with_a_token_being_checked_wait_for_that_check() -> None:
+    async def scenario() -> None:
+        cache = TokenCache(5.0, clock=Clock())
+        other = "lw_0123456789ac_" + "s" * 43
+        calls: list[str] = []
+        release = asyncio.Event()
+
+        async def verify(token: str, outcome: Principal | Exception | None) -> Principal | None:
+            calls.append(token)
+            await release.wait()
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+
+        same = [cache.check(TOKEN, lambda: verify(TOKEN, BUREAU)) for _ in range(5)]
+        refused = cache.check(other, lambda: verify(other, None))
+        waiting = asyncio.gather(*same, refused)
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert calls == [TOKEN, other]
+        release.set()
+        assert await waiting == [BUREAU] * 5 + [None]
+        assert cache.get(TOKEN) is BUREAU and cache.get(other) is None
+        # A check that fails fails for every request waiting for it; the next one asks again.
+        failing = TokenCache(5.0, clock=Clock())
+        both = [failing.check(TOKEN, lambda: verify(TOKEN, OSError("db down"))) for _ in range(2)]
+        results = await asyncio.gather(*both, return_exceptions=True)
+        assert [type(r) for r in results] == [OSError, OSError] and calls.count(TOKEN) == 2
+        assert await failing.check(TOKEN, lambda: verify(TOKEN, BUREAU)) is BUREAU
+        # Off: every request checks.
+        off = TokenCache(0.0, clock=Clock())
+        for _ in range(2):
+            assert await off.check(TOKEN, lambda: verify(TOKEN, BUREAU)) is BUREAU
+        assert calls.count(TOKEN) == 5
+
+    asyncio.run(scenario())
+
+
 def _client(db_url: str, ttl: float) -> TestClient:
     return TestClient(create_app(Settings(database_url=db_url, api_token_cache_seconds=ttl)))
 
