@@ -188,16 +188,22 @@ def health_scores(
             + load["per_serious_item"] * np.nan_to_num(cols["serious_findings_decayed"]),
             load["max"],
         ),
-        "batch_failures": np.minimum(
-            1.0
-            + batch["per_share"]
-            * np.divide(
-                cols["batch_failed_peers"],
-                cols["batch_peers"],
-                out=np.zeros(len(cols["batch_peers"])),
-                where=cols["batch_peers"] > 0,
+        # Batch-mates' failures stand in for a unit's own evidence: a unit that failed an
+        # inspection itself is read by that failure, not also by its batch's (one cause, once).
+        "batch_failures": np.where(
+            cols["failed_inspections_3y"] > 0,
+            1.0,
+            np.minimum(
+                1.0
+                + batch["per_share"]
+                * np.divide(
+                    cols["batch_failed_peers"],
+                    cols["batch_peers"],
+                    out=np.zeros(len(cols["batch_peers"])),
+                    where=cols["batch_peers"] > 0,
+                ),
+                batch["max"],
             ),
-            batch["max"],
         ),
         "repeated_findings": np.where(
             cols["defect_inspections_3y"] >= repeat["min_inspections"],
