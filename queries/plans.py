@@ -43,6 +43,16 @@ def _run_visible(scope: Scope) -> sql.Composable:
     return sql.SQL("FALSE")
 
 
+def _in_place(scope: Scope, alias: str) -> sql.Composable:
+    """A plan's rows of ``alias`` visible to the scope, of one street office (``%(so)s``) or
+    building (``%(b)s``) when those are given."""
+    return sql.SQL(
+        "{a}.plan_id = %(plan_id)s AND {visible}"
+        " AND (%(so)s::text IS NULL OR {a}.street_office_id = %(so)s)"
+        " AND (%(b)s::text IS NULL OR {a}.building_id = %(b)s)"
+    ).format(a=sql.Identifier(alias), visible=_visible(scope, alias))
+
+
 def plan_runs(*, conn: Conn, scope: Scope, limit: int = 50) -> list[dict[str, Any]]:
     """Plan runs the scope may see, newest first."""
     query = sql.SQL(
@@ -88,10 +98,8 @@ def plan_rows(
     query = sql.SQL(
         "SELECT p.*, b.name AS building_name FROM plan_row p"
         " JOIN plan_building b USING (plan_id, building_id)"
-        " WHERE p.plan_id = %(plan_id)s AND {} AND (%(so)s::text IS NULL OR p.street_office_id = %(so)s)"
-        " AND (%(b)s::text IS NULL OR p.building_id = %(b)s)"
-        " ORDER BY p.starts_on, p.street_office_id, p.building_id, p.unit_id"
-    ).format(_visible(scope, "p"))
+        " WHERE {} ORDER BY p.starts_on, p.street_office_id, p.building_id, p.unit_id"
+    ).format(_in_place(scope, "p"))
     params = {"plan_id": plan_id, "so": street_office_id, "b": building_id}
     return conn.execute(query, params).fetchall()
 
@@ -106,11 +114,8 @@ def plan_buildings(
 ) -> list[dict[str, Any]]:
     """A plan's buildings in the scope (of one street office or building): phases and waits."""
     query = sql.SQL(
-        "SELECT b.* FROM plan_building b WHERE b.plan_id = %(plan_id)s AND {}"
-        " AND (%(so)s::text IS NULL OR b.street_office_id = %(so)s)"
-        " AND (%(b)s::text IS NULL OR b.building_id = %(b)s)"
-        " ORDER BY b.street_office_id, b.building_id"
-    ).format(_visible(scope, "b"))
+        "SELECT b.* FROM plan_building b WHERE {} ORDER BY b.street_office_id, b.building_id"
+    ).format(_in_place(scope, "b"))
     params = {"plan_id": plan_id, "so": street_office_id, "b": building_id}
     return conn.execute(query, params).fetchall()
 

@@ -157,17 +157,7 @@ def home(
         query = f"?{request.url.query}" if request.url.query else ""
         target = f"/dashboards/{kind}/{quote(scope.bound_to, safe='')}{query}"
         return RedirectResponse(target, status_code=303)
-    body = pages.overview(
-        conn,
-        scope=scope,
-        lang=lang,
-        top=top,
-        cell=cell,
-        sort=sort,
-        cursor=cursor,
-        map_tiles=settings.map_tile_url,
-    )
-    return _html(request, body, lang)
+    return overview(request, conn, principal, lang, settings, top, cell, sort, cursor)
 
 
 @router.get("/overview")
