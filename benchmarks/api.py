@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.app import api_conninfo  # noqa: E402
+from api.server import EVENT_LOOP  # noqa: E402
 from api.tokens import create_token  # noqa: E402
 from core import migrate  # noqa: E402
 from core.db import connect, database_url  # noqa: E402
@@ -287,6 +288,8 @@ def start_server(
             "--log-level",
             "warning",
             "--no-access-log",
+            "--loop",
+            EVENT_LOOP,  # as `liftwatch api` runs it
         ],
         cwd=ROOT,
         env=env,

@@ -403,7 +403,7 @@ class Live:
 def run_demo(plan: DemoPlan, *, host: str, port: int, reload_data: bool) -> int:
     """The whole demo; returns when the server is stopped."""
     from api.app import create_app
-    from api.server import GracefulServer
+    from api.server import EVENT_LOOP, GracefulServer
 
     # The demo prints one line per step itself; the libraries' INFO logs would repeat them.
     logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))
@@ -446,7 +446,9 @@ def run_demo(plan: DemoPlan, *, host: str, port: int, reload_data: bool) -> int:
         get_settings.cache_clear()
         app = create_app()
         app.state.demo_accounts = [asdict(a) for a in accounts]
-        GracefulServer(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
+        GracefulServer(
+            uvicorn.Config(app, host=host, port=port, log_level="warning", loop=EVENT_LOOP)
+        ).run()
         say("stopping: server stopped; stopping the broker and the database")
     finally:
         if live is not None:

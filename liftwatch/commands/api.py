@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.server import GracefulServer
+    from api.server import EVENT_LOOP, GracefulServer
     from core import migrate
     from core.db import database_url
 
@@ -59,6 +59,7 @@ def _serve(args: argparse.Namespace) -> int:
         "timeout_graceful_shutdown": args.graceful_timeout,
         "log_level": get_settings().log_level.lower(),
         "proxy_headers": True,
+        "loop": EVENT_LOOP,
     }
     if args.workers > 1:
         # uvicorn's supervisor forks the workers and handles their signals itself.
