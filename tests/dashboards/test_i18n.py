@@ -27,6 +27,25 @@ def test_chinese_texts_are_chinese() -> None:
     assert untranslated == ["lang.switch"]
 
 
+_HAN = r"[\u4e00-\u9fff]"
+
+
+def _ascii_parentheses_in_chinese(text: str) -> bool:
+    """Chinese writes its parentheses full width: （元）, not (元)."""
+    return bool(re.search(rf"{_HAN}[()]|[()]{_HAN}", text))
+
+
+def test_chinese_texts_use_full_width_parentheses() -> None:
+    assert [k for k, v in STRINGS["zh-CN"].items() if _ascii_parentheses_in_chinese(v)] == []
+
+
+def test_seed_place_names_use_full_width_parentheses() -> None:
+    from simulators.scenario import SCENARIO_DIR
+
+    names = re.findall(r"name: (.+)", (SCENARIO_DIR / "seed-cases.yaml").read_text("utf-8"))
+    assert names and [n for n in names if _ascii_parentheses_in_chinese(n)] == []
+
+
 def test_register_values_have_labels() -> None:
     for lang in LANGS:
         for flag in FLAGS:
