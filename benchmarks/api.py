@@ -19,7 +19,8 @@ latency, neither depends much on what else the machine is doing. "other CPU" is 
 machine's CPUs that went to anything else during the point (other jobs sharing the machine); the
 load average printed after each point counts the benchmark's own processes too.
 
-    .venv/bin/python benchmarks/api.py [--units 200000] [--seconds 10] [--workers 1] [--only TEXT]
+    .venv/bin/python benchmarks/api.py [--units 200000] [--seconds 10] [--workers 1] [--loop asyncio]
+        [--only TEXT]
 """
 
 from __future__ import annotations
@@ -289,7 +290,7 @@ def start_server(
             "warning",
             "--no-access-log",
             "--loop",
-            EVENT_LOOP,  # as `liftwatch api` runs it
+            args.loop,
         ],
         cwd=ROOT,
         env=env,
@@ -322,6 +323,12 @@ def main() -> int:
         help="unmeasured wrk run before each point (pool growth, prepared statements)",
     )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--loop",
+        choices=("asyncio", "uvloop"),
+        default=EVENT_LOOP,
+        help=f"uvicorn's event loop (default: {EVENT_LOOP}, as `liftwatch api` runs)",
+    )
     parser.add_argument("--pool-min", type=int, default=4, help="pool connections per worker, min")
     parser.add_argument("--pool-max", type=int, default=16, help="pool connections per worker, max")
     parser.add_argument(
@@ -350,7 +357,8 @@ def main() -> int:
             f"Python {platform.python_version()}, {platform.platform()}"
         )
         print(
-            f"server: uvicorn, {args.workers} worker(s), pool {args.pool_min}-{args.pool_max}"
+            f"server: uvicorn, {args.workers} worker(s), {args.loop} loop, "
+            f"pool {args.pool_min}-{args.pool_max}"
             f" each; load: wrk, "
             f"{args.seconds} s per point after {args.warmup} s of warm-up; "
             f"load average before: {os.getloadavg()[0]:.1f}"
