@@ -37,6 +37,7 @@ CONDITION_FACTORS = (
     "repeated_findings",
     "findings_load",
     "batch_failures",
+    "failed_inspection",
     "recent_failed_inspection",
 )
 RELIABILITY_FACTORS = ("usage", "inspection_overdue", "missed_maintenance")
@@ -212,6 +213,12 @@ def health_scores(
             ),
             1.0,
         ),
+        # A failed inspection not yet followed by a pass: the unit is stopped until it is
+        # repaired and re-inspected, so what the failure says of the following months is learned
+        # from the fleet's history like any other factor (no fixed floor under the index).
+        "failed_inspection": np.where(
+            cols["failed_inspection_open"] > 0, mods["failed_inspection"]["value"], 1.0
+        ),
         "recent_failed_inspection": np.where(
             (cols["failed_inspections_3y"] > 0) & (cols["failed_inspection_open"] < 1),
             recent_fail["value"],
@@ -236,8 +243,11 @@ def health_scores(
     # The floor is reached smoothly (sqrt(x^2 + lo^2)), so units below it keep their order.
     raw = np.hypot(initial * np.exp(total_log), lo)
     failed = cols["failed_inspection_open"] > 0
+    # An optional floor under the index of a unit with an open failed inspection (a CNAIM-style
+    # collar; none by default).
+    collar = h.get("failed_inspection_collar")
     health = soft_cap(
-        np.where(failed, np.maximum(raw, h["failed_inspection_collar"]), raw),
+        np.where(failed, np.maximum(raw, collar), raw) if collar else raw,
         knee=h["knee"],
         top=hi,
         scale=scale,

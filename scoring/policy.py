@@ -149,6 +149,10 @@ def _batch_failures() -> BatchShare:
     return BatchShare(per_share=2.0, max=3.0)
 
 
+def _failed_inspection() -> Value:
+    return Value(value=3.0)
+
+
 def _findings_load() -> InspectionFindings:
     return InspectionFindings(per_item=0.1, per_serious_item=0.2, max=4.0, prior_weight=0.0)
 
@@ -172,6 +176,7 @@ class Modifiers(_Section):
     repeated_findings: RepeatedFindings
     findings_load: InspectionFindings = Field(default_factory=_findings_load)
     batch_failures: BatchShare = Field(default_factory=_batch_failures)
+    failed_inspection: Value = Field(default_factory=_failed_inspection)
     recent_failed_inspection: Value
     usage: Ratio
     inspection_overdue: Value
@@ -188,7 +193,9 @@ class Health(_Section):
     knee: float = Field(gt=0)
     cap_scale: float = Field(default=1.0, gt=0)
     age_prior_weight: Weight = 1.0
-    failed_inspection_collar: float = Field(gt=0)
+    # A floor under the index of a unit whose failed inspection is not yet followed by a pass;
+    # none by default (the open failure is a learned factor, ``modifiers.failed_inspection``).
+    failed_inspection_collar: float | None = Field(default=None, gt=0)
     modifiers: Modifiers
 
 

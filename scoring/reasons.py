@@ -430,7 +430,8 @@ def explain_unit(
     ranked = [_age(i, cols, other, hs)]
     for name in MODIFIERS:
         modifier = float(hs.modifiers[name][i])
-        if modifier == 1.0:
+        # The open failed inspection is said once, by its note (first), which carries its share.
+        if modifier == 1.0 or name == "failed_inspection":
             continue
         text = _modifier_text(name, i, cols, faults, serious, hs)
         value, zh, en = text if text is not None else (None, name, name)
@@ -438,8 +439,9 @@ def explain_unit(
     ranked.sort(key=lambda e: -(e["contribution"] or 0.0))
     notes = _notes(i, cols, other)
     first = [e for e in notes if e["factor"] == "failed_inspection"]
-    if first and hs.collar[i] > 0:
-        first[0]["contribution"] = _r(hs.collar[i])
+    if first:
+        first[0]["modifier"] = _r(hs.modifiers["failed_inspection"][i])
+        first[0]["contribution"] = _r(hs.contributions["failed_inspection"][i] + hs.collar[i])
     out = first + ranked + [e for e in notes if e["factor"] != "failed_inspection"]
     out.append(_consequence(i, cols, hs))
     if model_probability is not None:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import psycopg
+import pytest
+import yaml
 
-from scoring.policy import load_policy
-from scoring.run import Scored, score
+from scoring.glm import FittedWeights
+from scoring.health import prior_weights, soft_cap
+from scoring.policy import default_policy_path, load_policy
+from scoring.run import Scored, factors_of, score
 from tests.scoring import factories as f
 
 AS_OF = date(2023, 5, 1)
@@ -140,6 +145,70 @@ def test_open_rectification_closes_on_a_passing_reinspection(conn: psycopg.Conne
     assert cols["open_rectification"][by["CLOSED"]] == 0
     assert cols["failed_inspection_open"][by["FAILED"]] == 1
     assert cols["inspection_overdue"][by["OPEN"]] == 0
+
+
+def test_an_open_failed_inspection_is_a_weighed_factor_not_a_floor(
+    conn: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    """A unit stopped by a failed inspection is repaired before it runs again: the failure
+    multiplies its index by a factor whose weight a fleet's history can learn, instead of holding
+    the index at a fixed floor. The floor is still there for a policy that asks for it."""
+    f.place(conn)
+    f.building(conn, "B1")
+    for unit_id in ("STOPPED", "REPAIRED"):
+        f.unit(conn, unit_id, building_id="B1", installed_on="2016-06-01")
+        f.inspection(conn, unit_id, f.at("2022-03-01"))
+        f.inspection(conn, unit_id, f.at("2023-03-01"), result="fail")
+        f.fault(conn, unit_id, f.at("2023-01-05"), severity="minor")
+    f.inspection(conn, "REPAIRED", f.at("2023-04-10"), reinspection=True)
+    scored = _score(conn)
+    at = {u: i for i, u in enumerate(scored.features.unit_ids)}
+    stopped, repaired = at["STOPPED"], at["REPAIRED"]
+    hs = scored.health
+    value = POLICY.section("health")["modifiers"]["failed_inspection"]["value"]
+    assert value > 1.0
+    assert hs.modifiers["failed_inspection"][stopped] == pytest.approx(value)
+    assert hs.modifiers["failed_inspection"][repaired] == 1.0
+    # The two units differ by the open failure alone: their indexes by its modifier, no floor.
+    assert hs.health[stopped] < 8.0
+    np.testing.assert_allclose(hs.health[stopped] / hs.health[repaired], value, rtol=0.02)
+    # The failure is said once, first, carrying the health points it adds.
+    factors = factors_of(scored, stopped)
+    named = [x["factor"] for x in factors]
+    assert named[0] == "failed_inspection" and named.count("failed_inspection") == 1
+    assert factors[0]["modifier"] == pytest.approx(value, abs=1e-4)
+    assert factors[0]["contribution"] > 0
+    # A fleet whose history shows failures foretelling less weighs the factor by its own weight.
+    learned = {**prior_weights(POLICY.params), "failed_inspection": 0.5}
+    fitted = FittedWeights(
+        weights=learned,
+        low=learned,
+        high=learned,
+        prior=prior_weights(POLICY.params),
+        intercept=0.0,
+        rows=1,
+        events=1.0,
+        strength=200.0,
+    )
+    weighed = score(
+        conn, as_of=AS_OF, policy=POLICY, expected_life_years=18.0, fitted=fitted
+    ).health
+    assert weighed.modifiers["failed_inspection"][stopped] == pytest.approx(value**0.5)
+    np.testing.assert_allclose(
+        weighed.health[stopped] / weighed.health[repaired], value**0.5, rtol=0.02
+    )
+    # A policy that asks for a floor still gets one.
+    data = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    data["health"]["failed_inspection_collar"] = 8.0
+    floored_path = tmp_path / "floored.yaml"
+    floored_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    floored = score(
+        conn, as_of=AS_OF, policy=load_policy(floored_path), expected_life_years=18.0
+    ).health
+    h = POLICY.section("health")
+    floor = soft_cap(np.array([8.0]), knee=h["knee"], top=h["bounds"][1], scale=h["cap_scale"])
+    assert floored.health[stopped] == pytest.approx(floor[0])
+    assert floored.health[repaired] == hs.health[repaired]
 
 
 def test_the_whole_record_and_the_batch(conn: psycopg.Connection[Any]) -> None:

@@ -51,7 +51,7 @@ def test_a_users_policy_replaces_the_defaults(tmp_path: Path) -> None:
     text = default_policy_path().read_text(encoding="utf-8")
     custom = tmp_path / "policy.yaml"
     custom.write_text(
-        text.replace("version: cn-default-2", "version: strict-1").replace(
+        text.replace("version: cn-default-3", "version: strict-1").replace(
             "all: [age_years >= 15, failed_inspections_3y >= 1, pof_percentile >= 80]",
             "all: [age_years >= 10, health >= 3]",
         ),
