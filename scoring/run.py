@@ -25,7 +25,7 @@ from scoring.glm import FittedWeights
 from scoring.health import HealthScores, health_scores
 from scoring.model import design_matrix
 from scoring.policy import FlagRule, Policy
-from scoring.reasons import as_lists, explain_unit, summary
+from scoring.reasons import as_lists, explain_all, explain_unit
 from scoring.shrinkage import ShrunkRates, cohort_labels, shrink
 
 Progress = Callable[[str], None]
@@ -251,11 +251,22 @@ def write_run(
     note: str | None = None,
 ) -> int:
     """Store a scored date as a new run (one transaction) and return its run id."""
-    started = time.perf_counter()
     hs = scored.health
     assert scored.flag is not None
     assert scored.rank is not None
     assert scored.pof_rank is not None
+    started = time.perf_counter()
+    factors, reasons = explain_all(
+        scored.features.numeric,
+        scored.features.other,
+        hs,
+        scored.faults,
+        scored.serious,
+        scored.model_probability,
+        scored.rules,
+    )
+    scored.timings["render"] = time.perf_counter() - started
+    started = time.perf_counter()
     with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
         cur.execute(
             "INSERT INTO score_run (as_of, policy_version, policy_hash, model_version, unit_count,"
@@ -291,7 +302,6 @@ def write_run(
             " FROM STDIN"
         ) as copy:
             for i, unit_id in enumerate(scored.features.unit_ids):
-                factors = factors_of(scored, i)
                 copy.write_row(
                     (
                         run_id,
@@ -305,8 +315,8 @@ def write_run(
                         None if model_p is None else float(model_p[i]),
                         scored.flag[i],
                         rule_name(scored.rules[i]),
-                        orjson.dumps(factors).decode(),
-                        orjson.dumps(summary(factors)).decode(),
+                        factors[i],
+                        reasons[i],
                         *places.get(unit_id, nowhere),
                     )
                 )
