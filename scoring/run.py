@@ -74,18 +74,24 @@ def compute_scores(
     expected_life_years: float,
     weights: Mapping[str, float] | None = None,
     sample: tuple[int, int] | None = None,
+    sample_units: list[str] | None = None,
     records_from: date | None = None,
 ) -> Scored:
     """Features, shrunk rates and the deterioration index of every unit as of a date.
 
     ``weights`` are fitted factor weights (the policy's prior weights when None); ``sample``
-    (part, parts) scores only that share of the buildings, as learning does. ``records_from`` is
+    (part, parts) scores only that share of the buildings, as learning does (``sample_units``, its
+    units, when already read). ``records_from`` is
     the day the fleet's records begin (read from the events when None): a unit is not observed
     before it, so its whole-history fault rate is counted over the time since.
     """
     started = time.perf_counter()
     feats = compute_features(
-        conn, as_of=as_of, policy_features=policy.section("features"), sample=sample
+        conn,
+        as_of=as_of,
+        policy_features=policy.section("features"),
+        sample=sample,
+        sample_units=sample_units,
     )
     feature_seconds = time.perf_counter() - started
     started = time.perf_counter()
