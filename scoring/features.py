@@ -23,7 +23,12 @@ import numpy as np
 import psycopg
 from psycopg.rows import tuple_row
 
-FEATURES_SQL = """
+# The units scored (a share of the buildings when scoring in parts or sampling), with the day
+# their age counts from and where their fault windows start. They are stored in a temporary table
+# and analyzed, so that the planner knows their number and that each appears once: it then hashes
+# the units and streams each event table past them, instead of hashing millions of events.
+UNITS_SQL = """
+CREATE TEMP TABLE feature_unit ON COMMIT DROP AS
 WITH renewal AS (
     SELECT unit_id, max(renewed_on) AS renewed_on
     FROM unit_renewal
@@ -44,14 +49,21 @@ u0 AS (
     FROM unit u
     LEFT JOIN renewal r USING (unit_id)
     LEFT JOIN status_then s USING (unit_id)
-    WHERE u.installed_on <= %(d)s AND mod(abs(hashtext(u.building_id)), %(parts)s) = %(part)s
-),
-u AS (
-    SELECT u0.*, age_from::timestamp AT TIME ZONE 'Asia/Shanghai' AS age_from_t,
-           greatest(%(trend_from)s, age_from::timestamp AT TIME ZONE 'Asia/Shanghai') AS trend_start,
-           greatest(%(history_from)s, age_from::timestamp AT TIME ZONE 'Asia/Shanghai')
-               AS history_start
-    FROM u0
+    WHERE u.installed_on <= %(d)s AND /*share*/
+)
+SELECT u0.*, age_from::timestamp AT TIME ZONE 'Asia/Shanghai' AS age_from_t,
+       greatest(%(trend_from)s, age_from::timestamp AT TIME ZONE 'Asia/Shanghai') AS trend_start,
+       greatest(%(history_from)s, age_from::timestamp AT TIME ZONE 'Asia/Shanghai')
+           AS history_start
+FROM u0
+"""
+
+FEATURES_SQL = """
+WITH renewal AS (
+    SELECT unit_id, max(renewed_on) AS renewed_on
+    FROM unit_renewal
+    WHERE renewed_on <= %(d)s
+    GROUP BY unit_id
 ),
 f AS (
     SELECT e.unit_id,
@@ -93,7 +105,7 @@ f AS (
                FILTER (WHERE e.cause = 'equipment' AND e.occurred_at >= u.trend_start)
                AS trend_log_sum
     FROM fault_event e
-    JOIN u USING (unit_id)
+    JOIN feature_unit u USING (unit_id)
     WHERE e.occurred_at >= %(fault_from)s AND e.occurred_at < %(t)s AND e.occurred_at >= u.age_from_t
       /*sampled*/
     GROUP BY e.unit_id
@@ -102,7 +114,7 @@ recent_inspections AS (
     SELECT e.unit_id, e.occurred_at, e.result, e.reinspection, e.rectification_items,
            e.certificate_expiry, e.defects
     FROM inspection_event e
-    JOIN u0 USING (unit_id)
+    JOIN feature_unit u0 USING (unit_id)
     WHERE e.occurred_at >= %(inspection_from)s AND e.occurred_at < %(t)s /*sampled*/
 ),
 insp AS (
@@ -162,7 +174,7 @@ batch AS (
 maint AS (
     SELECT e.unit_id, count(*) AS visits_365d
     FROM maintenance_event e
-    JOIN u USING (unit_id)
+    JOIN feature_unit u USING (unit_id)
     WHERE e.visit_type = 'routine' AND e.occurred_at >= %(from_365)s AND e.occurred_at < %(t)s
       AND e.occurred_at >= u.age_from_t /*sampled*/
     GROUP BY e.unit_id
@@ -181,7 +193,7 @@ status AS (
                 THEN extract(epoch FROM max(e.occurred_at) - min(e.occurred_at))
                      / 86400.0 / (count(*) - 1) END AS report_interval_days
     FROM status_sample e
-    JOIN u0 USING (unit_id)
+    JOIN feature_unit u0 USING (unit_id)
     WHERE e.occurred_at >= %(from_90)s AND e.occurred_at < %(t)s /*sampled*/
     GROUP BY e.unit_id
 ),
@@ -191,7 +203,7 @@ feeds AS (
     SELECT u0.contractor_id,
            avg((i.unit_id IS NOT NULL)::int) AS inspected_share,
            avg((m.unit_id IS NOT NULL)::int) AS maintained_share
-    FROM u0
+    FROM feature_unit u0
     LEFT JOIN insp i USING (unit_id)
     LEFT JOIN maint m USING (unit_id)
     GROUP BY u0.contractor_id
@@ -200,7 +212,7 @@ running AS (
     -- In service means registered in service and not stopped by a failed inspection.
     SELECT u0.unit_id, u0.building_id, u0.service_status,
            (u0.service_status = 'in_service' AND li.result IS DISTINCT FROM 'fail') AS running
-    FROM u0
+    FROM feature_unit u0
     LEFT JOIN last_insp li USING (unit_id)
 ),
 bld AS (
@@ -269,7 +281,7 @@ SELECT u.unit_id, u.manufacturer, u.building_id,
        b.floors, b.households, b.elderly_share::float8 AS elderly_share,
        coalesce(bld.units_in_building, 1) AS units_in_building,
        greatest(coalesce(bld.units_in_service, 0) - r.running::int, 0) AS other_units_in_service
-FROM u
+FROM feature_unit u
 JOIN building b USING (building_id)
 JOIN running r USING (unit_id)
 JOIN feeds fd ON fd.contractor_id = u.contractor_id
@@ -287,7 +299,8 @@ ORDER BY u.unit_id
 
 # A sample's units (learning scores a share of the buildings), and the features query reading only
 # their events.
-SAMPLE_SQL = "SELECT unit_id FROM unit WHERE mod(abs(hashtext(building_id)), %(parts)s) = %(part)s"
+SAMPLE_SHARE = "mod(abs(hashtext(u.building_id)), %(parts)s) = %(part)s"
+SAMPLE_SQL = f"SELECT unit_id FROM unit u WHERE {SAMPLE_SHARE}"
 SAMPLED_SQL = FEATURES_SQL.replace("/*sampled*/", "AND e.unit_id = ANY(%(ids)s)")
 
 CST = ZoneInfo("Asia/Shanghai")
@@ -400,15 +413,43 @@ def compute_features(
         # A sample is a small share of the fleet: its events are read through the unit index
         # rather than by scanning every event of the window and keeping the sample's.
         ids = sample_units if sample_units is not None else sample_unit_ids(conn, *sample)
-        names, by_name = _run_part(conn, {**params, "ids": ids}, *sample, query=SAMPLED_SQL)
+        names, by_name = _run_part(
+            conn,
+            {**params, "ids": ids, "part": sample[0], "parts": sample[1]},
+            SAMPLE_SHARE,
+            query=SAMPLED_SQL,
+        )
     elif parts == 1:
-        names, by_name = _run_part(conn, params, 0, 1)
+        names, by_name = _run_part(conn, params, "true")
     else:
-        # A city's units, split by building (so each building's redundancy is counted whole),
-        # scored by one server process per core.
+        # A city's units, split into ranges of buildings holding as many units each (so each
+        # building's redundancy is counted whole), scored by one server process per core.
+        with conn.cursor(row_factory=tuple_row) as cur:
+            cur.execute(
+                "SELECT percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY building_id)"
+                " FROM unit",
+                ([k / parts for k in range(1, parts)],),
+            )
+            row = cur.fetchone()
+        bounds = [None, *(row[0] if row else []), None]
+        shares = [
+            (
+                " AND ".join(
+                    clause
+                    for clause, bound in (
+                        ("u.building_id >= %(lo)s", bounds[k]),
+                        ("u.building_id < %(hi)s", bounds[k + 1]),
+                    )
+                    if bound is not None
+                )
+                or "true",
+                {**params, "lo": bounds[k], "hi": bounds[k + 1]},
+            )
+            for k in range(parts)
+        ]
         url = psycopg.conninfo.make_conninfo(conn.info.dsn, password=conn.info.password)
         with ThreadPoolExecutor(parts) as pool:
-            results = list(pool.map(lambda k: _run_part_on(url, params, k, parts), range(parts)))
+            results = list(pool.map(lambda share: _run_part_on(url, share[1], share[0]), shares))
         names = results[0][0]
         ids = [u for _, part_columns in results for u in part_columns["unit_id"]]
         order = np.argsort(np.array(ids, dtype=str), kind="stable")
@@ -436,30 +477,34 @@ def sample_unit_ids(conn: psycopg.Connection[Any], part: int, parts: int) -> lis
 def _run_part(
     conn: psycopg.Connection[Any],
     params: dict[str, Any],
-    part: int,
-    parts: int,
+    share: str,
     query: str = FEATURES_SQL,
 ) -> tuple[list[str], dict[str, Any]]:
+    """The features of the units ``share`` (an SQL condition on the register's ``unit u``)
+    selects."""
     with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
         # The planner cannot see through the CTEs and overestimates rows by orders of magnitude;
         # JIT then spends longer compiling the query than running it. Sorts and hashes of a
         # city's events fit in memory with a batch job's work_mem.
         cur.execute("SET LOCAL jit = off")
         cur.execute("SET LOCAL work_mem = '256MB'")
-        # COPY takes no parameters: they are bound on the client.
-        bound = psycopg.ClientCursor(conn).mogrify(query, {**params, "part": part, "parts": parts})
+        # Neither CREATE TABLE AS nor COPY takes parameters: they are bound on the client.
+        bind = psycopg.ClientCursor(conn).mogrify
+        # (Called inside a longer transaction, as learning does, the table is dropped here.)
+        cur.execute("DROP TABLE IF EXISTS feature_unit")
+        cur.execute(bind(UNITS_SQL.replace("/*share*/", share), params))
+        cur.execute("ANALYZE feature_unit")
         data = bytearray()
-        with cur.copy(COPY_SQL.format(query=bound)) as copy:
+        with cur.copy(COPY_SQL.format(query=bind(query, params))) as copy:
             for block in copy:
                 data += block
+        cur.execute("DROP TABLE feature_unit")
     return list(COLUMN_KINDS), _decode(data)
 
 
-def _run_part_on(
-    url: str, params: dict[str, Any], part: int, parts: int
-) -> tuple[list[str], dict[str, Any]]:
+def _run_part_on(url: str, params: dict[str, Any], share: str) -> tuple[list[str], dict[str, Any]]:
     with psycopg.connect(url) as conn:
-        return _run_part(conn, params, part, parts)
+        return _run_part(conn, params, share)
 
 
 # The feature query's columns that are not numeric, by kind. Rows leave the server as binary COPY

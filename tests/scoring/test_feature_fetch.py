@@ -56,8 +56,12 @@ def _params() -> dict[str, Any]:
 
 def _plain(conn: psycopg.Connection[Any]) -> dict[str, list[Any]]:
     """The feature query fetched row by row, as it was read before."""
-    with conn.cursor(row_factory=tuple_row) as cur:
-        cur.execute(FEATURES_SQL, {**_params(), "part": 0, "parts": 1})
+    with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
+        units = psycopg.ClientCursor(conn).mogrify(
+            feats.UNITS_SQL.replace("/*share*/", "true"), _params()
+        )
+        cur.execute(units)
+        cur.execute(FEATURES_SQL, _params())
         names = [d.name for d in cur.description or ()]
         rows = cur.fetchall()
     return {name: [row[k] for row in rows] for k, name in enumerate(names)}
@@ -67,7 +71,7 @@ def test_decoded_features_equal_a_plain_fetch(conn: psycopg.Connection[Any]) -> 
     _fleet(conn)
     plain = _plain(conn)
     assert set(plain) == set(COLUMN_KINDS)
-    names, got = feats._run_part(conn, _params(), 0, 1)
+    names, got = feats._run_part(conn, _params(), "true")
     assert set(names) == set(got) == set(plain)
     assert got["unit_id"] == plain["unit_id"] == ["U1", "U2", "U3", "U4"]
     for name in names:
