@@ -557,6 +557,27 @@ class _One:
         self.__dict__.update(fields)
 
 
+def _rounded(values: np.ndarray, digits: int) -> list[float]:
+    """``[round(x, digits) for x in values]``, a column at a time.
+
+    Python rounds the exact binary value to the nearest decimal of ``digits`` places and returns
+    the float nearest that decimal; ``rint(x * 10**digits) / 10**digits`` gives the same float
+    (the division is correctly rounded) unless the scaled value lies within rounding error of a
+    half, where the product may have rounded across it: those few are rounded by Python."""
+    values = np.asarray(values, dtype=float)
+    scale = 10.0**digits
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = values * scale
+        out = np.rint(scaled) / scale
+        slack = np.maximum(np.abs(scaled) * 1e-15, 1e-9)
+        near_half = np.abs(scaled - np.floor(scaled) - 0.5) <= slack
+        doubtful = near_half | ~np.isfinite(scaled) | (np.abs(scaled) > 2.0**52)
+    result = out.tolist()
+    for i in np.flatnonzero(doubtful).tolist():
+        result[i] = round(float(values[i]), digits)
+    return result
+
+
 def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
@@ -658,8 +679,8 @@ def explain_all(
 
     initial = np.asarray(hs.initial, dtype=float)
     odd |= np.isnan(initial)
-    contribution = [round(x, 4) for x in initial.tolist()]
-    value = [round(x, 2) for x in np.asarray(cols["age_years"], dtype=float).tolist()]
+    contribution = _rounded(initial, 4)
+    value = _rounded(np.asarray(cols["age_years"], dtype=float), 2)
     years = [round(x) if x == x else 0 for x in np.asarray(cols["age_years"]).tolist()]
 
     def age_sentences(renewed: bool, years: int, since: Any, life: float) -> str:
@@ -697,8 +718,8 @@ def explain_all(
             continue
         added = np.asarray(hs.contributions[name], dtype=float)[where]
         odd[where[np.isnan(added)]] = True
-        mods = [round(x, 4) for x in modifier[where].tolist()]
-        contribution = [round(x, 4) for x in added.tolist()]
+        mods = _rounded(modifier[where], 4)
+        contribution = _rounded(added, 4)
         keys = (
             zip(
                 *(
@@ -726,7 +747,7 @@ def explain_all(
     factors_out: list[str] = []
     reasons_out: list[str] = []
     collar = np.asarray(hs.collar, dtype=float)
-    collar_text = _numbers([round(x, 4) for x in collar.tolist()])
+    collar_text = _numbers(_rounded(collar, 4))
     for i in range(count):
         if odd[i]:
             factors = explain_unit(
@@ -852,13 +873,13 @@ def _consequence_all(cols: Mapping[str, np.ndarray], hs: HealthScores, count: in
 
     memo = _Memo(sentences)
     values = [
-        [f"{_dumps(k)}:{x}" for x in _numbers([_r(v) for v in np.asarray(a).tolist()])]
+        [f"{_dumps(k)}:{x}" for x in _numbers(_rounded(np.asarray(a, dtype=float), 4))]
         for k, a in hs.consequence.items()
     ]
     value_text = ["{" + ",".join(parts) + "}" for parts in zip(*values, strict=True)]
     if not values:
         value_text = ["{}"] * count
-    cof = _numbers([_r(x) for x in np.asarray(hs.cof).tolist()])
+    cof = _numbers(_rounded(np.asarray(hs.cof, dtype=float), 4))
     keys = zip(
         [max(_n(x), 1) for x in np.asarray(cols["units_in_building"], dtype=float).tolist()],
         [_n(_num(x)) for x in np.asarray(cols["households"], dtype=float).tolist()],

@@ -248,6 +248,37 @@ def factors_of(scored: Scored, i: int) -> list[dict[str, Any]]:
     )
 
 
+# Units rendered at a time while the run is written.
+RENDER_SLICE = 10_000
+
+
+def _sliced(value: Any, lo: int, hi: int) -> Any:
+    if isinstance(value, np.ndarray | list):
+        return value[lo:hi]
+    if isinstance(value, dict):
+        return {k: _sliced(v, lo, hi) for k, v in value.items()}
+    return value
+
+
+def _render_inputs(scored: Scored, lo: int, hi: int) -> tuple[Any, ...]:
+    """``explain_all``'s inputs for the units at positions ``lo`` to ``hi``."""
+
+    def part(obj: Any) -> Any:
+        return type(obj)(**{f: _sliced(getattr(obj, f), lo, hi) for f in obj.__dataclass_fields__})
+
+    health = part(scored.health)
+    health.weights = scored.health.weights
+    return (
+        _sliced(scored.features.numeric, lo, hi),
+        _sliced(scored.features.other, lo, hi),
+        health,
+        part(scored.faults),
+        part(scored.serious),
+        None if scored.model_probability is None else scored.model_probability[lo:hi],
+        scored.rules[lo:hi],
+    )
+
+
 def write_run(
     conn: psycopg.Connection[Any],
     scored: Scored,
@@ -262,17 +293,7 @@ def write_run(
     assert scored.rank is not None
     assert scored.pof_rank is not None
     started = time.perf_counter()
-    factors, reasons = explain_all(
-        scored.features.numeric,
-        scored.features.other,
-        hs,
-        scored.faults,
-        scored.serious,
-        scored.model_probability,
-        scored.rules,
-    )
-    scored.timings["render"] = time.perf_counter() - started
-    started = time.perf_counter()
+    rendering = 0.0
     with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
         cur.execute(
             "INSERT INTO score_run (as_of, policy_version, policy_hash, model_version, unit_count,"
@@ -307,26 +328,35 @@ def write_run(
             " flag, flag_rule, factors, reasons, district_id, street_office_id, contractor_id)"
             " FROM STDIN"
         ) as copy:
-            for i, unit_id in enumerate(scored.features.unit_ids):
-                copy.write_row(
-                    (
-                        run_id,
-                        unit_id,
-                        int(scored.rank[i]),
-                        int(scored.pof_rank[i]),
-                        float(hs.health[i]),
-                        float(hs.pof[i]),
-                        float(hs.cof[i]),
-                        float(hs.risk[i]),
-                        None if model_p is None else float(model_p[i]),
-                        scored.flag[i],
-                        rule_name(scored.rules[i]),
-                        factors[i],
-                        reasons[i],
-                        *places.get(unit_id, nowhere),
+            # Rendered a slice at a time, so the server stores one slice while the next renders.
+            for lo in range(0, len(scored.features), RENDER_SLICE):
+                hi = min(lo + RENDER_SLICE, len(scored.features))
+                began = time.perf_counter()
+                factors, reasons = explain_all(*_render_inputs(scored, lo, hi))
+                rendering += time.perf_counter() - began
+                for i in range(lo, hi):
+                    unit_id = scored.features.unit_ids[i]
+                    copy.write_row(
+                        (
+                            run_id,
+                            unit_id,
+                            int(scored.rank[i]),
+                            int(scored.pof_rank[i]),
+                            float(hs.health[i]),
+                            float(hs.pof[i]),
+                            float(hs.cof[i]),
+                            float(hs.risk[i]),
+                            None if model_p is None else float(model_p[i]),
+                            scored.flag[i],
+                            rule_name(scored.rules[i]),
+                            factors[i - lo],
+                            reasons[i - lo],
+                            *places.get(unit_id, nowhere),
+                        )
                     )
-                )
-        scored.timings["write_run"] = time.perf_counter() - started
+        # Rendering the sentences, and the rest of the write (which overlaps it).
+        scored.timings["render"] = rendering
+        scored.timings["write_run"] = time.perf_counter() - started - rendering
         cur.execute(
             "UPDATE score_run SET timings = %s WHERE run_id = %s",
             (orjson.dumps({k: round(v, 3) for k, v in scored.timings.items()}).decode(), run_id),

@@ -9,14 +9,16 @@ from typing import Any
 import numpy as np
 import orjson
 import psycopg
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scoring import run as run_module
 from scoring.features import NUMERIC
 from scoring.health import MODIFIERS, HealthScores
 from scoring.policy import load_policy
-from scoring.reasons import as_lists, explain_all, explain_unit, summary
-from scoring.run import factors_of, score
+from scoring.reasons import _rounded, as_lists, explain_all, explain_unit, summary
+from scoring.run import factors_of, score, write_run
 from scoring.shrinkage import ShrunkRates
 from tests.scoring import factories as f
 
@@ -164,7 +166,9 @@ def test_rendering_a_run_at_once_equals_explaining_each_unit(
         assert orjson.loads(reasons[i]) == orjson.loads(orjson.dumps(summary(one)))
 
 
-def test_a_scored_fleet_renders_as_each_unit_is_explained(conn: psycopg.Connection[Any]) -> None:
+def test_a_scored_fleet_renders_as_each_unit_is_explained(
+    conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     f.place(conn)
     for b in range(3):
         f.building(conn, f"B{b}", elderly_share=None if b == 2 else 0.3)
@@ -188,3 +192,33 @@ def test_a_scored_fleet_renders_as_each_unit_is_explained(conn: psycopg.Connecti
         one = factors_of(scored, i)
         assert orjson.loads(factors[i]) == orjson.loads(orjson.dumps(one))
         assert orjson.loads(reasons[i]) == summary(one)
+    # Written a few units at a time, the stored run holds the same.
+    monkeypatch.setattr(run_module, "RENDER_SLICE", 4)
+    run_id = write_run(conn, scored, policy=POLICY, model_version=None)
+    stored = conn.execute(
+        "SELECT unit_id, factors, reasons FROM unit_score WHERE run_id = %s", (run_id,)
+    ).fetchall()
+    assert len(stored) == 6
+    for row in stored:
+        one = factors_of(scored, scored.features.unit_ids.index(row["unit_id"]))
+        assert row["factors"] == orjson.loads(orjson.dumps(one))
+        assert row["reasons"] == summary(one)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.floats(min_value=-100, max_value=100),
+            st.integers(-(10**6), 10**6).map(lambda k: (k + 0.5) / 10**4),
+            st.integers(-(10**6), 10**6).map(lambda k: (k + 0.5) / 100),
+        ),
+        max_size=50,
+    ),
+    digits=st.sampled_from([1, 2, 4]),
+)
+def test_rounding_a_column_rounds_as_python_does(values: list[float], digits: int) -> None:
+    got = _rounded(np.array(values, dtype=float), digits)
+    want = [round(v, digits) for v in values]
+    assert orjson.dumps(got) == orjson.dumps(want)
