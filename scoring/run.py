@@ -7,8 +7,10 @@ how long each step took, so rankings can be audited and compared later.
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -288,6 +290,32 @@ def write_run(
     note: str | None = None,
 ) -> int:
     """Store a scored date as a new run (one transaction) and return its run id."""
+    # Rendering allocates millions of short-lived strings and tuples next to a city's long-lived
+    # columns; the cyclic collector would walk those columns again and again for nothing.
+    with paused_gc():
+        return _write(conn, scored, policy=policy, model_version=model_version, note=note)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector (reference counting still frees everything here)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _write(
+    conn: psycopg.Connection[Any],
+    scored: Scored,
+    *,
+    policy: Policy,
+    model_version: str | None,
+    note: str | None,
+) -> int:
     hs = scored.health
     assert scored.flag is not None
     assert scored.rank is not None
