@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -87,6 +88,32 @@ def compute_scores(
     the day the fleet's records begin (read from the events when None): a unit is not observed
     before it, so its whole-history fault rate is counted over the time since.
     """
+    # A city's columns are millions of objects that hold no cycles: the collector would only walk
+    # them again and again while the rates and the index are computed.
+    with paused_gc():
+        return _compute_scores(
+            conn,
+            as_of=as_of,
+            policy=policy,
+            expected_life_years=expected_life_years,
+            weights=weights,
+            sample=sample,
+            sample_units=sample_units,
+            records_from=records_from,
+        )
+
+
+def _compute_scores(
+    conn: psycopg.Connection[Any],
+    *,
+    as_of: date,
+    policy: Policy,
+    expected_life_years: float,
+    weights: Mapping[str, float] | None,
+    sample: tuple[int, int] | None,
+    sample_units: list[str] | None,
+    records_from: date | None,
+) -> Scored:
     started = time.perf_counter()
     feats = compute_features(
         conn,
@@ -356,33 +383,45 @@ def _write(
             " flag, flag_rule, factors, reasons, district_id, street_office_id, contractor_id)"
             " FROM STDIN"
         ) as copy:
-            # Rendered a slice at a time, so the server stores one slice while the next renders.
-            for lo in range(0, len(scored.features), RENDER_SLICE):
-                hi = min(lo + RENDER_SLICE, len(scored.features))
-                began = time.perf_counter()
-                factors, reasons = explain_all(*_render_inputs(scored, lo, hi))
-                rendering += time.perf_counter() - began
-                for i in range(lo, hi):
-                    unit_id = scored.features.unit_ids[i]
-                    copy.write_row(
-                        (
-                            run_id,
-                            unit_id,
-                            int(scored.rank[i]),
-                            int(scored.pof_rank[i]),
-                            float(hs.health[i]),
-                            float(hs.pof[i]),
-                            float(hs.cof[i]),
-                            float(hs.risk[i]),
-                            None if model_p is None else float(model_p[i]),
-                            scored.flag[i],
-                            rule_name(scored.rules[i]),
-                            factors[i - lo],
-                            reasons[i - lo],
-                            *places.get(unit_id, nowhere),
+            # Rendered a slice at a time, the next slice while this one is sent, so that the
+            # server is kept storing rows while Python renders.
+            slices = [
+                (lo, min(lo + RENDER_SLICE, len(scored.features)))
+                for lo in range(0, len(scored.features), RENDER_SLICE)
+            ]
+            with ThreadPoolExecutor(1) as renderer:
+
+                def render(k: int) -> Future[tuple[list[str], list[str]]]:
+                    return renderer.submit(explain_all, *_render_inputs(scored, *slices[k]))
+
+                pending = render(0) if slices else None
+                for k, (lo, hi) in enumerate(slices):
+                    assert pending is not None
+                    began = time.perf_counter()
+                    factors, reasons = pending.result()
+                    rendering += time.perf_counter() - began
+                    pending = render(k + 1) if k + 1 < len(slices) else None
+                    for i in range(lo, hi):
+                        unit_id = scored.features.unit_ids[i]
+                        copy.write_row(
+                            (
+                                run_id,
+                                unit_id,
+                                int(scored.rank[i]),
+                                int(scored.pof_rank[i]),
+                                float(hs.health[i]),
+                                float(hs.pof[i]),
+                                float(hs.cof[i]),
+                                float(hs.risk[i]),
+                                None if model_p is None else float(model_p[i]),
+                                scored.flag[i],
+                                rule_name(scored.rules[i]),
+                                factors[i - lo],
+                                reasons[i - lo],
+                                *places.get(unit_id, nowhere),
+                            )
                         )
-                    )
-        # Rendering the sentences, and the rest of the write (which overlaps it).
+        # Waiting for the sentences (rendered while the previous slice is sent), and the rest.
         scored.timings["render"] = rendering
         scored.timings["write_run"] = time.perf_counter() - started - rendering
         cur.execute(
