@@ -51,9 +51,9 @@ GENERATE = [
     """INSERT INTO unit (unit_id, registration_code, building_id, manufacturer, installed_on,
                         renewed_on, contractor_id, service_status)
        SELECT 'BU' || u, 'R' || u, 'BB' || (u %% %(buildings)s + 1), 'M' || (u %% 7),
-              date '1985-01-01' + (u * 7919 %% 13000),
-              CASE WHEN u %% 9 = 0 AND u * 7919 %% 13000 < 7000
-                   THEN date '1985-01-01' + (u * 7919 %% 13000) + 5500 + u %% 1500 END,
+              date '1985-01-01' + (u::bigint * 7919 %% 13000)::int,
+              CASE WHEN u %% 9 = 0 AND u::bigint * 7919 %% 13000 < 7000
+                   THEN date '1985-01-01' + (u::bigint * 7919 %% 13000)::int + 5500 + u %% 1500 END,
               'BK' || (u %% 60 + 1), CASE WHEN u %% 997 = 0 THEN 'stopped' ELSE 'in_service' END
        FROM generate_series(1, %(units)s) u""",
     "INSERT INTO unit_renewal (unit_id, renewed_on) SELECT unit_id, renewed_on FROM unit WHERE renewed_on IS NOT NULL",

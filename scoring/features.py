@@ -11,11 +11,12 @@ against the equipment: they are counted separately and only reported.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,12 @@ import numpy as np
 import psycopg
 from psycopg.rows import tuple_row
 
-FEATURES_SQL = """
+# The units scored (a share of the buildings when scoring in parts or sampling), with the day
+# their age counts from and where their fault windows start. They are stored in a temporary table
+# and analyzed, so that the planner knows their number and that each appears once: it then hashes
+# the units and streams each event table past them, instead of hashing millions of events.
+UNITS_SQL = """
+CREATE TEMP TABLE feature_unit ON COMMIT DROP AS
 WITH renewal AS (
     SELECT unit_id, max(renewed_on) AS renewed_on
     FROM unit_renewal
@@ -44,14 +50,21 @@ u0 AS (
     FROM unit u
     LEFT JOIN renewal r USING (unit_id)
     LEFT JOIN status_then s USING (unit_id)
-    WHERE u.installed_on <= %(d)s AND mod(abs(hashtext(u.building_id)), %(parts)s) = %(part)s
-),
-u AS (
-    SELECT u0.*, age_from::timestamp AT TIME ZONE 'Asia/Shanghai' AS age_from_t,
-           greatest(%(trend_from)s, age_from::timestamp AT TIME ZONE 'Asia/Shanghai') AS trend_start,
-           greatest(%(history_from)s, age_from::timestamp AT TIME ZONE 'Asia/Shanghai')
-               AS history_start
-    FROM u0
+    WHERE u.installed_on <= %(d)s AND /*share*/
+)
+SELECT u0.*, age_from::timestamp AT TIME ZONE 'Asia/Shanghai' AS age_from_t,
+       greatest(%(trend_from)s, age_from::timestamp AT TIME ZONE 'Asia/Shanghai') AS trend_start,
+       greatest(%(history_from)s, age_from::timestamp AT TIME ZONE 'Asia/Shanghai')
+           AS history_start
+FROM u0
+"""
+
+FEATURES_SQL = """
+WITH renewal AS (
+    SELECT unit_id, max(renewed_on) AS renewed_on
+    FROM unit_renewal
+    WHERE renewed_on <= %(d)s
+    GROUP BY unit_id
 ),
 f AS (
     SELECT e.unit_id,
@@ -85,7 +98,7 @@ f AS (
                AS history_faults,
            count(*) FILTER (WHERE e.cause = 'equipment' AND e.severity <> 'minor'
                             AND e.occurred_at >= u.history_start) AS history_serious,
-           sum(exp(-extract(epoch FROM %(t)s - e.occurred_at) / 86400.0 / %(fault_decay_days)s))
+           sum(exp(-extract(epoch FROM %(t)s - e.occurred_at) / 86400.0 / %(fault_decay_days)s::float8))
                FILTER (WHERE e.cause = 'equipment' AND e.occurred_at >= u.history_start)
                AS faults_decayed,
            sum(ln(greatest(extract(epoch FROM %(t)s - u.trend_start), 86400.0)
@@ -93,16 +106,17 @@ f AS (
                FILTER (WHERE e.cause = 'equipment' AND e.occurred_at >= u.trend_start)
                AS trend_log_sum
     FROM fault_event e
-    JOIN u USING (unit_id)
+    JOIN feature_unit u USING (unit_id)
     WHERE e.occurred_at >= %(fault_from)s AND e.occurred_at < %(t)s AND e.occurred_at >= u.age_from_t
+      /*sampled*/
     GROUP BY e.unit_id
 ),
 recent_inspections AS (
     SELECT e.unit_id, e.occurred_at, e.result, e.reinspection, e.rectification_items,
            e.certificate_expiry, e.defects
     FROM inspection_event e
-    JOIN u0 USING (unit_id)
-    WHERE e.occurred_at >= %(inspection_from)s AND e.occurred_at < %(t)s
+    JOIN feature_unit u0 USING (unit_id)
+    WHERE e.occurred_at >= %(inspection_from)s AND e.occurred_at < %(t)s /*sampled*/
 ),
 insp AS (
     SELECT unit_id,
@@ -114,11 +128,11 @@ insp AS (
            -- Items found at periodic inspections over 3 years, each weighed down with its age
            -- (e^(-days / findings_decay_days)): a defect load, not only the last verdict.
            sum(jsonb_array_length(defects)
-               * exp(-extract(epoch FROM %(t)s - occurred_at) / 86400.0 / %(findings_decay_days)s))
+               * exp(-extract(epoch FROM %(t)s - occurred_at) / 86400.0 / %(findings_decay_days)s::float8))
                FILTER (WHERE NOT reinspection) AS findings_decayed,
            sum((SELECT count(*) FROM jsonb_array_elements(defects) AS defect(item)
                 WHERE defect.item->>'severity' IN ('major', 'critical'))
-               * exp(-extract(epoch FROM %(t)s - occurred_at) / 86400.0 / %(findings_decay_days)s))
+               * exp(-extract(epoch FROM %(t)s - occurred_at) / 86400.0 / %(findings_decay_days)s::float8))
                FILTER (WHERE NOT reinspection) AS serious_findings_decayed
     FROM recent_inspections
     GROUP BY unit_id
@@ -161,9 +175,9 @@ batch AS (
 maint AS (
     SELECT e.unit_id, count(*) AS visits_365d
     FROM maintenance_event e
-    JOIN u USING (unit_id)
+    JOIN feature_unit u USING (unit_id)
     WHERE e.visit_type = 'routine' AND e.occurred_at >= %(from_365)s AND e.occurred_at < %(t)s
-      AND e.occurred_at >= u.age_from_t
+      AND e.occurred_at >= u.age_from_t /*sampled*/
     GROUP BY e.unit_id
 ),
 status AS (
@@ -180,8 +194,8 @@ status AS (
                 THEN extract(epoch FROM max(e.occurred_at) - min(e.occurred_at))
                      / 86400.0 / (count(*) - 1) END AS report_interval_days
     FROM status_sample e
-    JOIN u0 USING (unit_id)
-    WHERE e.occurred_at >= %(from_90)s AND e.occurred_at < %(t)s
+    JOIN feature_unit u0 USING (unit_id)
+    WHERE e.occurred_at >= %(from_90)s AND e.occurred_at < %(t)s /*sampled*/
     GROUP BY e.unit_id
 ),
 feeds AS (
@@ -190,7 +204,7 @@ feeds AS (
     SELECT u0.contractor_id,
            avg((i.unit_id IS NOT NULL)::int) AS inspected_share,
            avg((m.unit_id IS NOT NULL)::int) AS maintained_share
-    FROM u0
+    FROM feature_unit u0
     LEFT JOIN insp i USING (unit_id)
     LEFT JOIN maint m USING (unit_id)
     GROUP BY u0.contractor_id
@@ -199,7 +213,7 @@ running AS (
     -- In service means registered in service and not stopped by a failed inspection.
     SELECT u0.unit_id, u0.building_id, u0.service_status,
            (u0.service_status = 'in_service' AND li.result IS DISTINCT FROM 'fail') AS running
-    FROM u0
+    FROM feature_unit u0
     LEFT JOIN last_insp li USING (unit_id)
 ),
 bld AS (
@@ -255,7 +269,7 @@ SELECT u.unit_id, u.manufacturer, u.building_id,
            AS batch_failed_peers,
        coalesce(m.visits_365d, 0) AS visits_365d,
        greatest(round(extract(epoch FROM %(t)s - greatest(%(from_365)s, u.age_from_t))
-                      / 86400.0 / %(visit_days)s) - coalesce(m.visits_365d, 0), 0)
+                      / 86400.0 / %(visit_days)s::float8) - coalesce(m.visits_365d, 0), 0)
            AS missed_maintenance,
        CASE WHEN s.trip_days >= 1 THEN s.trips / s.trip_days END AS trips_per_day,
        s.last_seen_at,
@@ -268,7 +282,7 @@ SELECT u.unit_id, u.manufacturer, u.building_id,
        b.floors, b.households, b.elderly_share::float8 AS elderly_share,
        coalesce(bld.units_in_building, 1) AS units_in_building,
        greatest(coalesce(bld.units_in_service, 0) - r.running::int, 0) AS other_units_in_service
-FROM u
+FROM feature_unit u
 JOIN building b USING (building_id)
 JOIN running r USING (unit_id)
 JOIN feeds fd ON fd.contractor_id = u.contractor_id
@@ -283,6 +297,12 @@ LEFT JOIN batch bt ON bt.community_id = b.community_id AND bt.manufacturer = u.m
 LEFT JOIN status s USING (unit_id)
 ORDER BY u.unit_id
 """
+
+# A sample's units (learning scores a share of the buildings), and the features query reading only
+# their events.
+SAMPLE_SHARE = "mod(abs(hashtext(u.building_id)), %(parts)s) = %(part)s"
+SAMPLE_SQL = f"SELECT unit_id FROM unit u WHERE {SAMPLE_SHARE}"
+SAMPLED_SQL = FEATURES_SQL.replace("/*sampled*/", "AND e.unit_id = ANY(%(ids)s)")
 
 CST = ZoneInfo("Asia/Shanghai")
 # Fleets this large are scored in parts, one server process per core (at most MAX_PARTS).
@@ -365,9 +385,11 @@ def compute_features(
     as_of: date,
     policy_features: Mapping[str, Any],
     sample: tuple[int, int] | None = None,
+    sample_units: list[str] | None = None,
 ) -> Features:
     """Every unit's features as of the end of ``as_of`` (China Standard Time); with ``sample``
-    (part, parts), only the units of that share of the buildings."""
+    (part, parts), only the units of that share of the buildings (``sample_units`` when the
+    caller has read them already, with ``sample_unit_ids``)."""
     t = datetime.combine(as_of + timedelta(days=1), time(), CST)
     trend_days = int(policy_features["trend_window_days"])
     history_days = int(policy_features.get("history_window_days", 3650))
@@ -389,44 +411,206 @@ def compute_features(
     units = int(count[0]) if count else 0
     parts = max(1, min(MAX_PARTS, os.cpu_count() or 1)) if units >= PARALLEL_FROM_UNITS else 1
     if sample is not None:
-        names, rows = _run_part(conn, params, *sample)
+        # A sample is a small share of the fleet: its events are read through the unit index
+        # rather than by scanning every event of the window and keeping the sample's.
+        ids = sample_units if sample_units is not None else sample_unit_ids(conn, *sample)
+        names, by_name = _run_part(
+            conn,
+            {**params, "ids": ids, "part": sample[0], "parts": sample[1]},
+            SAMPLE_SHARE,
+            query=SAMPLED_SQL,
+        )
     elif parts == 1:
-        names, rows = _run_part(conn, params, 0, 1)
+        names, by_name = _run_part(conn, params, "true")
     else:
-        # A city's units, split by building (so each building's redundancy is counted whole),
-        # scored by one server process per core.
+        # A city's units, split into ranges of buildings holding as many units each (so each
+        # building's redundancy is counted whole), scored by one server process per core.
+        with conn.cursor(row_factory=tuple_row) as cur:
+            cur.execute(
+                "SELECT percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY building_id)"
+                " FROM unit",
+                ([k / parts for k in range(1, parts)],),
+            )
+            row = cur.fetchone()
+        bounds = [None, *(row[0] if row else []), None]
+        shares = [
+            (
+                " AND ".join(
+                    clause
+                    for clause, bound in (
+                        ("u.building_id >= %(lo)s", bounds[k]),
+                        ("u.building_id < %(hi)s", bounds[k + 1]),
+                    )
+                    if bound is not None
+                )
+                or "true",
+                {**params, "lo": bounds[k], "hi": bounds[k + 1]},
+            )
+            for k in range(parts)
+        ]
         url = psycopg.conninfo.make_conninfo(conn.info.dsn, password=conn.info.password)
         with ThreadPoolExecutor(parts) as pool:
-            results = list(pool.map(lambda k: _run_part_on(url, params, k, parts), range(parts)))
+            results = list(pool.map(lambda share: _run_part_on(url, share[1], share[0]), shares))
         names = results[0][0]
-        rows = sorted((row for _, part_rows in results for row in part_rows), key=lambda r: r[0])
-    cols = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    by_name = dict(zip(names, cols, strict=True))
-    # None becomes NaN; Decimals and ints become floats.
-    numeric = {name: np.array(by_name[name], dtype=float) for name in NUMERIC}
+        ids = [u for _, part_columns in results for u in part_columns["unit_id"]]
+        order = np.argsort(np.array(ids, dtype=str), kind="stable")
+        by_name = {}
+        for name in names:
+            joined = [part_columns[name] for _, part_columns in results]
+            if isinstance(joined[0], np.ndarray):
+                by_name[name] = np.concatenate(joined)[order]
+            else:
+                flat = [v for values in joined for v in values]
+                by_name[name] = [flat[i] for i in order.tolist()]
+    numeric = {name: np.asarray(by_name[name], dtype=float) for name in NUMERIC}
     _derive(numeric, policy_features)
     other = {name: list(by_name[name]) for name in names if name not in NUMERIC}
     return Features(as_of=as_of, unit_ids=list(other.pop("unit_id")), numeric=numeric, other=other)
 
 
+def sample_unit_ids(conn: psycopg.Connection[Any], part: int, parts: int) -> list[str]:
+    """The units of one share of the buildings (``part`` of ``parts``)."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute(SAMPLE_SQL, {"part": part, "parts": parts})
+        return [row[0] for row in cur]
+
+
 def _run_part(
-    conn: psycopg.Connection[Any], params: dict[str, Any], part: int, parts: int
-) -> tuple[list[str], list[tuple[Any, ...]]]:
+    conn: psycopg.Connection[Any],
+    params: dict[str, Any],
+    share: str,
+    query: str = FEATURES_SQL,
+) -> tuple[list[str], dict[str, Any]]:
+    """The features of the units ``share`` (an SQL condition on the register's ``unit u``)
+    selects."""
     with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
         # The planner cannot see through the CTEs and overestimates rows by orders of magnitude;
         # JIT then spends longer compiling the query than running it. Sorts and hashes of a
         # city's events fit in memory with a batch job's work_mem.
         cur.execute("SET LOCAL jit = off")
         cur.execute("SET LOCAL work_mem = '256MB'")
-        cur.execute(FEATURES_SQL, {**params, "part": part, "parts": parts})
-        return [d.name for d in cur.description or ()], cur.fetchall()
+        # Neither CREATE TABLE AS nor COPY takes parameters: they are bound on the client.
+        bind = psycopg.ClientCursor(conn).mogrify
+        # (Called inside a longer transaction, as learning does, the table is dropped here.)
+        cur.execute("DROP TABLE IF EXISTS feature_unit")
+        cur.execute(bind(UNITS_SQL.replace("/*share*/", share), params))
+        cur.execute("ANALYZE feature_unit")
+        data = bytearray()
+        with cur.copy(COPY_SQL.format(query=bind(query, params))) as copy:
+            for block in copy:
+                data += block
+        cur.execute("DROP TABLE feature_unit")
+    # Decoding makes millions of objects that hold no cycles: no use walking them meanwhile.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return list(COLUMN_KINDS), _decode(data)
+    finally:
+        if enabled:
+            gc.enable()
 
 
-def _run_part_on(
-    url: str, params: dict[str, Any], part: int, parts: int
-) -> tuple[list[str], list[tuple[Any, ...]]]:
+def _run_part_on(url: str, params: dict[str, Any], share: str) -> tuple[list[str], dict[str, Any]]:
     with psycopg.connect(url) as conn:
-        return _run_part(conn, params, part, parts)
+        return _run_part(conn, params, share)
+
+
+# The feature query's columns that are not numeric, by kind. Rows leave the server as binary COPY
+# with every column a fixed-width number (dates as days, instants as microseconds, NULL as NaN
+# or the smallest integer) and the texts in one last field: a city's 70-odd columns come out a
+# column at a time into numpy instead of one Python object per value.
+TEXT = ("unit_id", "manufacturer", "building_id", "last_inspection_result", "contractor_id")
+DATES = ("age_from", "installed_on", "certificate_expiry")
+INSTANTS = ("last_inspection_at", "last_failed_at", "last_seen_at")
+BOOLS = ("renewed", "online")
+COLUMN_KINDS = {
+    **dict.fromkeys(NUMERIC, "float"),
+    **dict.fromkeys(DATES, "date"),
+    **dict.fromkeys(INSTANTS, "instant"),
+    **dict.fromkeys(BOOLS, "bool"),
+    **dict.fromkeys(TEXT, "text"),
+}
+_EPOCH_DAY = date(2000, 1, 1)
+_NO_INSTANT = -(2**63)
+# Field and NULL markers of the text field (control characters no identifier contains).
+_SEP, _NULL = "\x1f", "\x1e"
+
+
+def _encoded(name: str, kind: str) -> str:
+    column = f"q.{name}"
+    if kind == "float":
+        return f"coalesce({column}::float8, 'NaN')"
+    if kind == "date":
+        return f"coalesce(({column} - date '{_EPOCH_DAY.isoformat()}')::float8, 'NaN')"
+    if kind == "bool":
+        return f"coalesce({column}::int::float8, 'NaN')"
+    return f"coalesce((extract(epoch FROM {column}) * 1000000)::int8, {_NO_INSTANT})"
+
+
+COPY_SQL = (
+    "COPY (SELECT "
+    + ", ".join(_encoded(n, k) for n, k in COLUMN_KINDS.items() if k != "text")
+    + ", "
+    + " || E'\\x1f' || ".join(f"coalesce(q.{n}::text, E'\\x1e')" for n in TEXT)
+    + " FROM ({query}) q ORDER BY q.unit_id) TO STDOUT (FORMAT binary)"
+)
+_FIXED = [(n, k) for n, k in COLUMN_KINDS.items() if k != "text"]
+# A row: its field count, then each fixed field's length and 8 bytes, then the text's length.
+_ROW = np.dtype(
+    [("fields", ">i2")]
+    + [
+        item
+        for n, k in _FIXED
+        for item in ((f"{n}_length", ">i4"), (n, ">i8" if k == "instant" else ">f8"))
+    ]
+    + [("text_length", ">i4")]
+)
+_HEADER = 19
+
+
+def _decode(data: bytearray) -> dict[str, Any]:
+    """The columns of a binary COPY of ``COPY_SQL``: arrays of the fixed fields, lists of the
+    texts and of the dates, instants and yes/no values as Python objects."""
+    view = memoryview(data)
+    prefix = _ROW.itemsize
+    fixed = bytearray()
+    texts: list[str] = []
+    pos = _HEADER
+    end = len(data) - 2  # the trailer
+    while pos < end:
+        fixed += view[pos : pos + prefix]
+        length = int.from_bytes(view[pos + prefix - 4 : pos + prefix], "big")
+        pos += prefix
+        texts.append(view[pos : pos + length].tobytes().decode())
+        pos += length
+    rows = np.frombuffer(bytes(fixed), dtype=_ROW)
+    out: dict[str, Any] = {}
+    for name, kind in _FIXED:
+        values = rows[name]
+        if kind == "float":
+            out[name] = values.astype(float)
+        elif kind == "date":
+            days = values.astype(float)
+            known = ~np.isnan(days)
+            as_dates = (
+                np.datetime64(_EPOCH_DAY, "D") + np.where(known, days, 0).astype("timedelta64[D]")
+            ).astype(object)
+            out[name] = [d if k else None for d, k in zip(as_dates, known.tolist(), strict=True)]
+        elif kind == "bool":
+            flags = values.astype(float).tolist()
+            out[name] = [None if f != f else f > 0 for f in flags]
+        else:
+            micros = values.astype(np.int64)
+            known = micros != _NO_INSTANT
+            naive = np.where(known, micros, 0).astype("datetime64[us]").astype(object)
+            out[name] = [
+                d.replace(tzinfo=UTC) if k else None
+                for d, k in zip(naive, known.tolist(), strict=True)
+            ]
+    split = [t.split(_SEP) for t in texts]
+    for k, name in enumerate(TEXT):
+        out[name] = [None if row[k] == _NULL else row[k] for row in split]
+    return out
 
 
 def _derive(numeric: dict[str, np.ndarray], policy_features: Mapping[str, Any]) -> None:

@@ -26,6 +26,7 @@ import numpy as np
 import psycopg
 from psycopg.rows import tuple_row
 
+from scoring.features import sample_unit_ids
 from scoring.glm import FittedWeights, fit_poisson
 from scoring.health import FACTORS, prior_weights
 from scoring.policy import Policy
@@ -37,9 +38,8 @@ OUTCOME_SQL = """
 SELECT e.unit_id, count(*) AS faults,
        count(*) FILTER (WHERE e.severity = 'critical' OR e.entrapment) AS serious
 FROM fault_event e
-JOIN unit u USING (unit_id)
 WHERE e.cause = 'equipment' AND e.occurred_at >= %(lo)s AND e.occurred_at < %(hi)s
-  AND mod(abs(hashtext(u.building_id)), %(parts)s) = %(part)s
+  AND e.unit_id = ANY(%(ids)s)
 GROUP BY e.unit_id
 """
 
@@ -65,16 +65,17 @@ def _end_of(day: date) -> datetime:
 
 
 def _outcomes(
-    conn: psycopg.Connection[Any], *, day: date, months: int, part: int, parts: int
+    conn: psycopg.Connection[Any], *, day: date, months: int, units: list[str]
 ) -> dict[str, tuple[int, int]]:
+    """Each sampled unit's equipment faults, and serious ones, in the months after ``day``
+    (read through the unit index: the sample is a small share of the fleet)."""
     with conn.cursor(row_factory=tuple_row) as cur:
         cur.execute(
             OUTCOME_SQL,
             {
                 "lo": _end_of(day),
                 "hi": _end_of(add_months(day, months)),
-                "part": part,
-                "parts": parts,
+                "ids": units,
             },
         )
         return {row[0]: (int(row[1]), int(row[2])) for row in cur}
@@ -105,6 +106,7 @@ def learn(
     months = int(spec.get("horizon_months", 12))
     started = time.perf_counter()
     terms, faults, serious = [], [], []
+    sampled = sample_unit_ids(conn, 0, parts)
     for day in days:
         scored = compute_scores(
             conn,
@@ -112,9 +114,10 @@ def learn(
             policy=policy,
             expected_life_years=expected_life_years,
             sample=(0, parts),
+            sample_units=sampled,
             records_from=first,
         )
-        happened = _outcomes(conn, day=day, months=months, part=0, parts=parts)
+        happened = _outcomes(conn, day=day, months=months, units=sampled)
         # Units out of service at the snapshot could not fail in use: they teach nothing.
         keep = scored.columns["in_service"] > 0
         hs = scored.health

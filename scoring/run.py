@@ -7,8 +7,11 @@ how long each step took, so rankings can be audited and compared later.
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -25,7 +28,7 @@ from scoring.glm import FittedWeights
 from scoring.health import HealthScores, health_scores
 from scoring.model import design_matrix
 from scoring.policy import FlagRule, Policy
-from scoring.reasons import as_lists, explain_unit, summary
+from scoring.reasons import as_lists, explain_all, explain_unit
 from scoring.shrinkage import ShrunkRates, cohort_labels, shrink
 
 Progress = Callable[[str], None]
@@ -74,18 +77,50 @@ def compute_scores(
     expected_life_years: float,
     weights: Mapping[str, float] | None = None,
     sample: tuple[int, int] | None = None,
+    sample_units: list[str] | None = None,
     records_from: date | None = None,
 ) -> Scored:
     """Features, shrunk rates and the deterioration index of every unit as of a date.
 
     ``weights`` are fitted factor weights (the policy's prior weights when None); ``sample``
-    (part, parts) scores only that share of the buildings, as learning does. ``records_from`` is
+    (part, parts) scores only that share of the buildings, as learning does (``sample_units``, its
+    units, when already read). ``records_from`` is
     the day the fleet's records begin (read from the events when None): a unit is not observed
     before it, so its whole-history fault rate is counted over the time since.
     """
+    # A city's columns are millions of objects that hold no cycles: the collector would only walk
+    # them again and again while the rates and the index are computed.
+    with paused_gc():
+        return _compute_scores(
+            conn,
+            as_of=as_of,
+            policy=policy,
+            expected_life_years=expected_life_years,
+            weights=weights,
+            sample=sample,
+            sample_units=sample_units,
+            records_from=records_from,
+        )
+
+
+def _compute_scores(
+    conn: psycopg.Connection[Any],
+    *,
+    as_of: date,
+    policy: Policy,
+    expected_life_years: float,
+    weights: Mapping[str, float] | None,
+    sample: tuple[int, int] | None,
+    sample_units: list[str] | None,
+    records_from: date | None,
+) -> Scored:
     started = time.perf_counter()
     feats = compute_features(
-        conn, as_of=as_of, policy_features=policy.section("features"), sample=sample
+        conn,
+        as_of=as_of,
+        policy_features=policy.section("features"),
+        sample=sample,
+        sample_units=sample_units,
     )
     feature_seconds = time.perf_counter() - started
     started = time.perf_counter()
@@ -242,6 +277,37 @@ def factors_of(scored: Scored, i: int) -> list[dict[str, Any]]:
     )
 
 
+# Units rendered at a time while the run is written.
+RENDER_SLICE = 10_000
+
+
+def _sliced(value: Any, lo: int, hi: int) -> Any:
+    if isinstance(value, np.ndarray | list):
+        return value[lo:hi]
+    if isinstance(value, dict):
+        return {k: _sliced(v, lo, hi) for k, v in value.items()}
+    return value
+
+
+def _render_inputs(scored: Scored, lo: int, hi: int) -> tuple[Any, ...]:
+    """``explain_all``'s inputs for the units at positions ``lo`` to ``hi``."""
+
+    def part(obj: Any) -> Any:
+        return type(obj)(**{f: _sliced(getattr(obj, f), lo, hi) for f in obj.__dataclass_fields__})
+
+    health = part(scored.health)
+    health.weights = scored.health.weights
+    return (
+        _sliced(scored.features.numeric, lo, hi),
+        _sliced(scored.features.other, lo, hi),
+        health,
+        part(scored.faults),
+        part(scored.serious),
+        None if scored.model_probability is None else scored.model_probability[lo:hi],
+        scored.rules[lo:hi],
+    )
+
+
 def write_run(
     conn: psycopg.Connection[Any],
     scored: Scored,
@@ -251,11 +317,38 @@ def write_run(
     note: str | None = None,
 ) -> int:
     """Store a scored date as a new run (one transaction) and return its run id."""
-    started = time.perf_counter()
+    # Rendering allocates millions of short-lived strings and tuples next to a city's long-lived
+    # columns; the cyclic collector would walk those columns again and again for nothing.
+    with paused_gc():
+        return _write(conn, scored, policy=policy, model_version=model_version, note=note)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector (reference counting still frees everything here)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _write(
+    conn: psycopg.Connection[Any],
+    scored: Scored,
+    *,
+    policy: Policy,
+    model_version: str | None,
+    note: str | None,
+) -> int:
     hs = scored.health
     assert scored.flag is not None
     assert scored.rank is not None
     assert scored.pof_rank is not None
+    started = time.perf_counter()
+    rendering = 0.0
     with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
         cur.execute(
             "INSERT INTO score_run (as_of, policy_version, policy_hash, model_version, unit_count,"
@@ -290,27 +383,47 @@ def write_run(
             " flag, flag_rule, factors, reasons, district_id, street_office_id, contractor_id)"
             " FROM STDIN"
         ) as copy:
-            for i, unit_id in enumerate(scored.features.unit_ids):
-                factors = factors_of(scored, i)
-                copy.write_row(
-                    (
-                        run_id,
-                        unit_id,
-                        int(scored.rank[i]),
-                        int(scored.pof_rank[i]),
-                        float(hs.health[i]),
-                        float(hs.pof[i]),
-                        float(hs.cof[i]),
-                        float(hs.risk[i]),
-                        None if model_p is None else float(model_p[i]),
-                        scored.flag[i],
-                        rule_name(scored.rules[i]),
-                        orjson.dumps(factors).decode(),
-                        orjson.dumps(summary(factors)).decode(),
-                        *places.get(unit_id, nowhere),
-                    )
-                )
-        scored.timings["write_run"] = time.perf_counter() - started
+            # Rendered a slice at a time, the next slice while this one is sent, so that the
+            # server is kept storing rows while Python renders.
+            slices = [
+                (lo, min(lo + RENDER_SLICE, len(scored.features)))
+                for lo in range(0, len(scored.features), RENDER_SLICE)
+            ]
+            with ThreadPoolExecutor(1) as renderer:
+
+                def render(k: int) -> Future[tuple[list[str], list[str]]]:
+                    return renderer.submit(explain_all, *_render_inputs(scored, *slices[k]))
+
+                pending = render(0) if slices else None
+                for k, (lo, hi) in enumerate(slices):
+                    assert pending is not None
+                    began = time.perf_counter()
+                    factors, reasons = pending.result()
+                    rendering += time.perf_counter() - began
+                    pending = render(k + 1) if k + 1 < len(slices) else None
+                    for i in range(lo, hi):
+                        unit_id = scored.features.unit_ids[i]
+                        copy.write_row(
+                            (
+                                run_id,
+                                unit_id,
+                                int(scored.rank[i]),
+                                int(scored.pof_rank[i]),
+                                float(hs.health[i]),
+                                float(hs.pof[i]),
+                                float(hs.cof[i]),
+                                float(hs.risk[i]),
+                                None if model_p is None else float(model_p[i]),
+                                scored.flag[i],
+                                rule_name(scored.rules[i]),
+                                factors[i - lo],
+                                reasons[i - lo],
+                                *places.get(unit_id, nowhere),
+                            )
+                        )
+        # Waiting for the sentences (rendered while the previous slice is sent), and the rest.
+        scored.timings["render"] = rendering
+        scored.timings["write_run"] = time.perf_counter() - started - rendering
         cur.execute(
             "UPDATE score_run SET timings = %s WHERE run_id = %s",
             (orjson.dumps({k: round(v, 3) for k, v in scored.timings.items()}).decode(), run_id),

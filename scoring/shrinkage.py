@@ -87,11 +87,23 @@ def shrink(
     tail = (1.0 - interval) / 2.0
     return ShrunkRates(
         rate=post_shape / post_rate,
-        low=stats.gamma.ppf(tail, post_shape, scale=1.0 / post_rate),
-        high=stats.gamma.ppf(1.0 - tail, post_shape, scale=1.0 / post_rate),
+        low=gamma_quantile(tail, post_shape, post_rate),
+        high=gamma_quantile(1.0 - tail, post_shape, post_rate),
         prior_mean=alpha / beta,
         prior_years=beta,
     )
+
+
+def gamma_quantile(q: float, shape: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """The ``q`` quantile of each gamma(shape, rate), computed once per distinct pair: most units
+    share their posterior with others (a cohort's prior, a count, the same window), and the
+    quantile is slow to compute."""
+    distinct, back = np.unique(
+        np.asarray(shape, dtype=float) + 1j * np.asarray(rate, dtype=float), return_inverse=True
+    )
+    return np.asarray(stats.gamma.ppf(q, distinct.real, scale=1.0 / distinct.imag))[
+        np.reshape(back, -1)
+    ]
 
 
 def cohort_labels(

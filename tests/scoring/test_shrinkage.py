@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
 
-from scoring.shrinkage import MAX_PRIOR_YEARS, cohort_labels, gamma_prior, shrink
+from scoring.shrinkage import MAX_PRIOR_YEARS, cohort_labels, gamma_prior, gamma_quantile, shrink
 
 
 def test_prior_recovers_a_known_gamma_population() -> None:
@@ -54,3 +57,24 @@ def test_small_cohorts_borrow_the_coarser_prior() -> None:
     assert out.prior_mean[0] == 1.0
     assert out.prior_mean[-1] == counts.sum() / 53
     assert out.rate[-1] < 30.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    pairs=st.lists(
+        st.tuples(
+            st.sampled_from([0.5, 1.0, 2.5, 7.0, 31.25]),
+            st.sampled_from([0.25, 1.0, 3.0, 2.9972602739726026]),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    q=st.sampled_from([0.05, 0.5, 0.95]),
+)
+def test_gamma_quantiles_once_per_distinct_posterior_equal_each_units(
+    pairs: list[tuple[float, float]], q: float
+) -> None:
+    shape = np.array([p[0] for p in pairs])
+    rate = np.array([p[1] for p in pairs])
+    expected = stats.gamma.ppf(q, shape, scale=1.0 / rate)
+    assert np.array_equal(gamma_quantile(q, shape, rate), expected)
