@@ -714,6 +714,8 @@ def explain_all(
 
     sources = {"col": cols, "faults": faults, "serious": serious, "extra": hs.extra}
     for position, name in enumerate(MODIFIERS, start=1):
+        if name == "failed_inspection":
+            continue  # said once, by its note (first), which carries its share
         modifier = np.asarray(hs.modifiers[name], dtype=float)
         where = np.flatnonzero(modifier != 1.0)
         if not len(where):
@@ -748,8 +750,14 @@ def explain_all(
     rule_text: dict[int, str] = {}
     factors_out: list[str] = []
     reasons_out: list[str] = []
-    collar = np.asarray(hs.collar, dtype=float)
-    collar_text = _numbers(_rounded(collar, 4))
+    # The open failed inspection's note carries its modifier and its share of the index (with the
+    # policy's collar, if it sets one).
+    failed_modifier = _numbers(_rounded(np.asarray(hs.modifiers["failed_inspection"], float), 4))
+    failed_share = np.asarray(hs.contributions["failed_inspection"], dtype=float) + np.asarray(
+        hs.collar, dtype=float
+    )
+    odd[np.isnan(failed_share) & (np.asarray(cols["failed_inspection_open"]) > 0)] = True
+    failed_text = _numbers(_rounded(failed_share, 4))
     for i in range(count):
         if odd[i]:
             factors = explain_unit(
@@ -767,12 +775,13 @@ def explain_all(
             continue
         entries = sorted(ranked[i])
         first, rest = notes[i]
-        if first is not None and collar[i] > 0:
-            # The failed inspection's collar is its contribution.
+        if first is not None:
             day_head, day_tail, day_reason = first
-            first = (f"{day_head}{collar_text[i]}{day_tail}", "", day_reason)
-        elif first is not None:
-            first = (f"{first[0]}null{first[1]}", "", first[2])
+            first = (
+                f'{day_head}{failed_modifier[i]},"contribution":{failed_text[i]}{day_tail}',
+                "",
+                day_reason,
+            )
         shown = ([first[0]] if first is not None else []) + [e[2] for e in entries]
         shown += [n[0] for n in rest]
         reasons = ([first[2]] if first is not None else []) + [e[3] for e in entries[:3]]
@@ -800,7 +809,7 @@ def _int(value: float) -> int:
 def _notes_all(
     cols: Mapping[str, np.ndarray], other: Mapping[str, list[Any]], count: int
 ) -> list[tuple[tuple[str, str, str] | None, list[tuple[str, str]]]]:
-    """Per unit: the failed inspection's note split around its contribution (or None), and the
+    """Per unit: the failed inspection's note split around its modifier and contribution (or None), and the
     other notes' entry and reason JSON, in ``_notes``'s order."""
     first: list[tuple[str, str, str] | None] = [None] * count
     rest: list[list[tuple[str, str]]] = [[] for _ in range(count)]
@@ -808,8 +817,8 @@ def _notes_all(
     def failed(day: str) -> tuple[str, str, str]:
         entry = _failed_inspection_note(day)
         text = _dumps(entry)
-        head, tail = text.split('"contribution":null', 1)
-        return f'{head}"contribution":', tail, _reason(entry)
+        head, tail = text.split('"modifier":null,"contribution":null', 1)
+        return f'{head}"modifier":', tail, _reason(entry)
 
     failed_memo = _Memo(failed)
     for i in np.flatnonzero(np.asarray(cols["failed_inspection_open"]) > 0).tolist():
