@@ -1,4 +1,4 @@
-"""Scoring a city-sized fleet as of a date: 200,000 units must score in under 60 seconds.
+"""Scoring a city-sized fleet as of a date: the target is 1,000,000 units in under 60 seconds.
 
 Generates a register and two and a half years of events in SQL (faults, inspections, half-monthly
 maintenance, weekly status samples) into a separate database, then times one score run step by
