@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -302,8 +303,9 @@ ORDER BY u.unit_id
 
 # A sample's units (learning scores a share of the buildings), and the features query reading only
 # their events.
-SAMPLE_SHARE = "mod(abs(hashtext(u.building_id)), %(parts)s) = %(part)s"
-SAMPLE_SQL = f"SELECT unit_id FROM unit u WHERE {SAMPLE_SHARE}"
+SAMPLE_SQL = (
+    "SELECT unit_id FROM unit u WHERE mod(abs(hashtext(u.building_id)), %(parts)s) = %(part)s"
+)
 SAMPLED_SQL = FEATURES_SQL.replace("/*sampled*/", "AND e.unit_id = ANY(%(ids)s)")
 
 CST = ZoneInfo("Asia/Shanghai")
@@ -386,12 +388,10 @@ def compute_features(
     *,
     as_of: date,
     policy_features: Mapping[str, Any],
-    sample: tuple[int, int] | None = None,
     sample_units: list[str] | None = None,
 ) -> Features:
-    """Every unit's features as of the end of ``as_of`` (China Standard Time); with ``sample``
-    (part, parts), only the units of that share of the buildings (``sample_units`` when the
-    caller has read them already, with ``sample_unit_ids``)."""
+    """Every unit's features as of the end of ``as_of`` (China Standard Time); with
+    ``sample_units`` (a share of the buildings, ``sample_unit_ids``), only those units'."""
     t = datetime.combine(as_of + timedelta(days=1), time(), CST)
     trend_days = int(policy_features["trend_window_days"])
     history_days = int(policy_features.get("history_window_days", 3650))
@@ -408,21 +408,18 @@ def compute_features(
         "findings_decay_days": float(policy_features.get("findings_decay_days", 730)),
         "fault_decay_days": float(policy_features.get("fault_decay_days", 180)),
     }
+    if sample_units is not None:
+        # A sample is a small share of the fleet: its events are read through the unit index
+        # rather than by scanning every event of the window and keeping the sample's.
+        names, by_name = _run_part(
+            conn, {**params, "ids": sample_units}, "u.unit_id = ANY(%(ids)s)", query=SAMPLED_SQL
+        )
+        return _features(as_of, names, by_name, policy_features)
     with conn.cursor(row_factory=tuple_row) as cur:
         count = cur.execute("SELECT count(*) FROM unit").fetchone()
     units = int(count[0]) if count else 0
     parts = max(1, min(MAX_PARTS, os.cpu_count() or 1)) if units >= PARALLEL_FROM_UNITS else 1
-    if sample is not None:
-        # A sample is a small share of the fleet: its events are read through the unit index
-        # rather than by scanning every event of the window and keeping the sample's.
-        ids = sample_units if sample_units is not None else sample_unit_ids(conn, *sample)
-        names, by_name = _run_part(
-            conn,
-            {**params, "ids": ids, "part": sample[0], "parts": sample[1]},
-            SAMPLE_SHARE,
-            query=SAMPLED_SQL,
-        )
-    elif parts == 1:
+    if parts == 1:
         names, by_name = _run_part(conn, params, "true")
     else:
         # A city's units, split into ranges of buildings holding as many units each (so each
@@ -464,6 +461,12 @@ def compute_features(
             else:
                 flat = [v for values in joined for v in values]
                 by_name[name] = [flat[i] for i in order.tolist()]
+    return _features(as_of, names, by_name, policy_features)
+
+
+def _features(
+    as_of: date, names: list[str], by_name: dict[str, Any], policy_features: Mapping[str, Any]
+) -> Features:
     numeric = {name: np.asarray(by_name[name], dtype=float) for name in NUMERIC}
     _derive(numeric, policy_features)
     other = {name: list(by_name[name]) for name in names if name not in NUMERIC}
@@ -493,8 +496,7 @@ def _run_part(
         cur.execute("SET LOCAL work_mem = '256MB'")
         # Neither CREATE TABLE AS nor COPY takes parameters: they are bound on the client.
         bind = psycopg.ClientCursor(conn).mogrify
-        # (Called inside a longer transaction, as learning does, the table is dropped here.)
-        cur.execute("DROP TABLE IF EXISTS feature_unit")
+        # Dropped at the end, or by the rollback of this (sub)transaction on an error.
         cur.execute(bind(UNITS_SQL.replace("/*share*/", share), params))
         cur.execute("ANALYZE feature_unit")
         data = bytearray()
@@ -503,10 +505,17 @@ def _run_part(
                 data += block
         cur.execute("DROP TABLE feature_unit")
     # Decoding makes millions of objects that hold no cycles: no use walking them meanwhile.
+    with paused_gc():
+        return list(COLUMN_KINDS), _decode(data)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector (reference counting still frees everything here)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return list(COLUMN_KINDS), _decode(data)
+        yield
     finally:
         if enabled:
             gc.enable()

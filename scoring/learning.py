@@ -113,7 +113,6 @@ def learn(
             as_of=day,
             policy=policy,
             expected_life_years=expected_life_years,
-            sample=(0, parts),
             sample_units=sampled,
             records_from=first,
         )

@@ -7,11 +7,9 @@ how long each step took, so rankings can be audited and compared later.
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -22,7 +20,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from scoring.alerts import flag_alerts
-from scoring.features import Features, compute_features
+from scoring.features import Features, compute_features, paused_gc
 from scoring.flags import assign_flags, rule_name, set_against_fleet
 from scoring.glm import FittedWeights
 from scoring.health import HealthScores, health_scores
@@ -76,16 +74,14 @@ def compute_scores(
     policy: Policy,
     expected_life_years: float,
     weights: Mapping[str, float] | None = None,
-    sample: tuple[int, int] | None = None,
     sample_units: list[str] | None = None,
     records_from: date | None = None,
 ) -> Scored:
     """Features, shrunk rates and the deterioration index of every unit as of a date.
 
-    ``weights`` are fitted factor weights (the policy's prior weights when None); ``sample``
-    (part, parts) scores only that share of the buildings, as learning does (``sample_units``, its
-    units, when already read). ``records_from`` is
-    the day the fleet's records begin (read from the events when None): a unit is not observed
+    ``weights`` are fitted factor weights (the policy's prior weights when None);
+    ``sample_units`` (a share of the buildings' units, ``features.sample_unit_ids``) scores only
+    those, as learning does. ``records_from`` is the day the fleet's records begin (read from the events when None): a unit is not observed
     before it, so its whole-history fault rate is counted over the time since.
     """
     # A city's columns are millions of objects that hold no cycles: the collector would only walk
@@ -97,7 +93,6 @@ def compute_scores(
             policy=policy,
             expected_life_years=expected_life_years,
             weights=weights,
-            sample=sample,
             sample_units=sample_units,
             records_from=records_from,
         )
@@ -110,7 +105,6 @@ def _compute_scores(
     policy: Policy,
     expected_life_years: float,
     weights: Mapping[str, float] | None,
-    sample: tuple[int, int] | None,
     sample_units: list[str] | None,
     records_from: date | None,
 ) -> Scored:
@@ -119,7 +113,6 @@ def _compute_scores(
         conn,
         as_of=as_of,
         policy_features=policy.section("features"),
-        sample=sample,
         sample_units=sample_units,
     )
     feature_seconds = time.perf_counter() - started
@@ -321,18 +314,6 @@ def write_run(
     # columns; the cyclic collector would walk those columns again and again for nothing.
     with paused_gc():
         return _write(conn, scored, policy=policy, model_version=model_version, note=note)
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector (reference counting still frees everything here)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _write(
